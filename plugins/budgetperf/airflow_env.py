@@ -1,0 +1,73 @@
+"""The environment our local Airflow runs in: its home, our DAGs and plugins, and the
+connections to the warehouse, all from environment variables so production replaces any
+of them by configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from budgetperf.settings import Settings
+
+WAREHOUSE_CONN_ID = "budgetperf_warehouse"
+SMTP_CONN_ID = "smtp_default"
+
+
+def _conn_env_name(conn_id: str) -> str:
+    return "AIRFLOW_CONN_" + conn_id.upper()
+
+
+def airflow_environment(settings: Settings, warehouse_url: str) -> dict[str, str]:
+    """Environment variables for an airflow subprocess. Values the user set already win."""
+    env = dict(os.environ)
+    airflow_home = settings.airflow_home
+    defaults = {
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.plugins_dir),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        # the DAGs read these instead of guessing paths
+        "BUDGETPERF_HOME": str(settings.home),
+        "BUDGETPERF_PROJECT_DIR": str(settings.project_dir),
+        "BUDGETPERF_LANDING": str(settings.landing),
+        "BUDGETPERF_OUTBOX": str(settings.outbox),
+        "BUDGETPERF_OUTPUTS": str(settings.outputs),
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        _conn_env_name(WAREHOUSE_CONN_ID): warehouse_url,
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    # the project's own settings are authoritative for paths it was given explicitly
+    for key in ("BUDGETPERF_LANDING", "BUDGETPERF_HOME"):
+        env[key] = defaults[key]
+    return env
+
+
+def airflow_executable() -> str:
+    return str(Path(sys.executable).parent / "airflow")
+
+
+def ensure_metadata_db(settings: Settings, env: dict[str, str]) -> None:
+    """Create or upgrade Airflow's SQLite metadata once per Airflow version."""
+    import airflow
+
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    stamp = settings.airflow_home / ".db-migrated"
+    if stamp.exists() and stamp.read_text().strip() == airflow.__version__:
+        return
+    subprocess.run(
+        [airflow_executable(), "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stamp.write_text(airflow.__version__ + "\n")
