@@ -168,9 +168,11 @@ class CheckpointTimetable(Timetable):
                 today = self.local_date(pendulum.now("UTC"))
                 latest_passed = self.point_on_or_before(today - dt.timedelta(days=1))
                 point = max(first, latest_passed)
-        interval = self.data_interval_for(point)
-        if restriction.latest is not None and interval.start > restriction.latest:
+        # end_date bounds the checkpoints themselves: end_date=2021-12-31 includes the
+        # year-end point of 2021, end_date=2021-12-01 stops after 11-30.
+        if restriction.latest is not None and self._local_midnight(point) > restriction.latest:
             return None
+        interval = self.data_interval_for(point)
         return DagRunInfo.interval(start=interval.start, end=interval.end)
 
 

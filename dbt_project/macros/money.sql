@@ -1,0 +1,9 @@
+{# Money in 元: numeric(18,2), exact. round() on numeric rounds half away from zero. #}
+{% macro yuan(expression) -%}
+    cast(round({{ expression }}, 2) as numeric(18, 2))
+{%- endmacro %}
+
+{# Scores: 0–100, two decimals, rounded half away from zero (R5). #}
+{% macro score(expression) -%}
+    cast(round({{ expression }}, 2) as numeric(5, 2))
+{%- endmacro %}

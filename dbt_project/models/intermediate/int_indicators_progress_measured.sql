@@ -1,0 +1,82 @@
+-- R3: completion of every declared indicator at every checkpoint of its year.
+--   >=  completion = a / t            (t = 0 -> null)
+--   <=  completion = t / a            (a = 0 -> 1)
+--   =   completion = min(a,t)/max(a,t) (both 0 -> 1)
+--   qualitative: the reported achievement itself, a fraction in [0, 1]
+-- An indicator deviates at a monitoring checkpoint when completion < expected(c) - margin;
+-- never at the year-end point, never without an actual.
+with
+
+checkpoints as (
+    select * from {{ ref('int_checkpoints') }}
+),
+
+targets as (
+    select * from {{ ref('stg_budget_system__performance_targets') }}
+),
+
+actuals as (
+    select * from {{ ref('int_indicator_actuals_latest') }}
+),
+
+joined as (
+    select
+        checkpoints.checkpoint_date,
+        checkpoints.fiscal_year,
+        checkpoints.expected_rate,
+        checkpoints.is_year_end,
+        checkpoints.is_monitoring_point,
+        targets.project_code,
+        targets.indicator_code,
+        targets.indicator_name,
+        targets.level1,
+        targets.level2,
+        targets.comparator,
+        targets.target_value,
+        targets.unit,
+        targets.weight,
+        targets.is_published,
+        actuals.actual_value,
+        actuals.reported_as_of as actual_as_of
+    from checkpoints
+    inner join targets
+        on
+            targets.checkpoint_date = checkpoints.checkpoint_date
+            and targets.fiscal_year = checkpoints.fiscal_year
+    left join actuals
+        on
+            actuals.checkpoint_date = targets.checkpoint_date
+            and actuals.fiscal_year = targets.fiscal_year
+            and actuals.project_code = targets.project_code
+            and actuals.indicator_code = targets.indicator_code
+),
+
+measured as (
+    select
+        *,
+        case
+            when actual_value is null then null
+            when comparator = '>=' then
+                case when target_value = 0 then null else actual_value / target_value end
+            when comparator = '<=' then
+                case when actual_value = 0 then 1 else target_value / actual_value end
+            when comparator = '=' then
+                case
+                    when actual_value = target_value then 1
+                    when greatest(actual_value, target_value) = 0 then null
+                    else
+                        least(actual_value, target_value)
+                        / greatest(actual_value, target_value)
+                end
+            when comparator = 'qualitative' then actual_value
+        end as completion
+    from joined
+)
+
+select
+    *,
+    coalesce(
+        is_monitoring_point and completion < expected_rate - {{ var('deviation_margin') }},
+        false
+    ) as is_deviating
+from measured

@@ -1,0 +1,48 @@
+-- R2: spending progress of every project at every checkpoint.
+--   execution_rate = spent / budget;  gap = expected(c) - execution_rate
+--   status, in this order: budget 0 -> no_budget (rate and gap null); rate > 1 -> overspent;
+--   gap <= on_track_max_gap -> on_track; gap <= lagging_max_gap -> lagging;
+--   else seriously_lagging. Exact numeric comparisons; nothing is rounded here.
+with
+
+projects as (
+    select * from {{ ref('int_projects_at_checkpoints') }}
+),
+
+spending as (
+    select * from {{ ref('int_payments_summed_to_projects') }}
+),
+
+measured as (
+    select
+        projects.*,
+        coalesce(spending.spent_yuan, 0) as spent_yuan,
+        case
+            when projects.budget_amount_yuan = 0 then null
+            else coalesce(spending.spent_yuan, 0) / projects.budget_amount_yuan
+        end as execution_rate
+    from projects
+    left join spending
+        on
+            spending.checkpoint_date = projects.checkpoint_date
+            and spending.fiscal_year = projects.fiscal_year
+            and spending.project_code = projects.project_code
+),
+
+with_gap as (
+    select
+        *,
+        expected_rate - execution_rate as gap
+    from measured
+)
+
+select
+    *,
+    case
+        when budget_amount_yuan = 0 then 'no_budget'
+        when execution_rate > 1 then 'overspent'
+        when gap <= {{ var('on_track_max_gap') }} then 'on_track'
+        when gap <= {{ var('lagging_max_gap') }} then 'lagging'
+        else 'seriously_lagging'
+    end as progress_status
+from with_gap

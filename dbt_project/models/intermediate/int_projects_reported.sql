@@ -1,0 +1,78 @@
+-- The projects of each fiscal year as of the year's reporting point: the latest checkpoint
+-- run on or before Y-12-31 (so the 2022 budget delivered in 2021 is reported from the
+-- 2021-12-31 point until a 2022 point runs). Flags for the coverage metrics (R9).
+with
+
+projects as (
+    select * from {{ ref('stg_budget_system__projects') }}
+),
+
+departments as (
+    select * from {{ ref('stg_budget_system__departments') }}
+),
+
+targets as (
+    select * from {{ ref('stg_budget_system__performance_targets') }}
+),
+
+pre_assessments as (
+    select * from {{ ref('stg_budget_system__pre_assessments') }}
+),
+
+reporting_points as (
+    select
+        fiscal_year,
+        max(checkpoint_date) as reporting_date
+    from projects
+    where checkpoint_date <= make_date(fiscal_year, 12, 31)
+    group by fiscal_year
+),
+
+target_summary as (
+    select
+        checkpoint_date,
+        fiscal_year,
+        project_code,
+        count(*) as indicators,
+        count(*) filter (where comparator <> 'qualitative') as quantified_indicators,
+        bool_and(is_published) as all_published
+    from targets
+    group by checkpoint_date, fiscal_year, project_code
+)
+
+select
+    reporting_points.reporting_date,
+    projects.fiscal_year,
+    projects.project_code,
+    projects.department_code,
+    departments.sector,
+    projects.budget_type,
+    projects.fund_source,
+    projects.category,
+    projects.budget_amount_yuan,
+    projects.is_new,
+    projects.is_monitored,
+    target_summary.project_code is not null as has_target,
+    coalesce(target_summary.indicators, 0) as indicators,
+    coalesce(target_summary.quantified_indicators, 0) as quantified_indicators,
+    coalesce(target_summary.all_published, false) as target_published,
+    pre_assessments.project_code is not null as is_pre_assessed
+from projects
+inner join reporting_points
+    on
+        reporting_points.fiscal_year = projects.fiscal_year
+        and reporting_points.reporting_date = projects.checkpoint_date
+left join departments
+    on
+        departments.checkpoint_date = projects.checkpoint_date
+        and departments.department_code = projects.department_code
+left join target_summary
+    on
+        target_summary.checkpoint_date = projects.checkpoint_date
+        and target_summary.fiscal_year = projects.fiscal_year
+        and target_summary.project_code = projects.project_code
+left join pre_assessments
+    on
+        pre_assessments.checkpoint_date = projects.checkpoint_date
+        and pre_assessments.fiscal_year = projects.fiscal_year
+        and pre_assessments.project_code = projects.project_code

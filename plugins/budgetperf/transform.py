@@ -1,0 +1,87 @@
+"""Running dbt: the build stage and the analysts' docs, with the connection from a URL.
+
+dbt runs as a subprocess of the task (its own logging and global state stay out of the
+Airflow worker); its profile reads the BUDGETPERF_DBT_* variables set here, and its
+target/log folders live under $BUDGETPERF_HOME so concurrent checkouts never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from budgetperf.settings import Settings
+
+
+class DbtFailed(RuntimeError):
+    """dbt exited non-zero; the message holds the lines that say why."""
+
+
+def dbt_environment(settings: Settings, warehouse_url: str) -> dict[str, str]:
+    parts = urlsplit(warehouse_url)
+    env = dict(os.environ)
+    env.update(
+        {
+            "BUDGETPERF_DBT_HOST": parts.hostname or "127.0.0.1",
+            "BUDGETPERF_DBT_PORT": str(parts.port or 5432),
+            "BUDGETPERF_DBT_USER": unquote(parts.username or ""),
+            "BUDGETPERF_DBT_PASSWORD": unquote(parts.password or ""),
+            "BUDGETPERF_DBT_DBNAME": parts.path.lstrip("/") or "budgetperf",
+            "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+            "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+            "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),
+            "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    return env
+
+
+def dbt_executable() -> str:
+    return str(Path(sys.executable).parent / "dbt")
+
+
+def run_dbt(
+    settings: Settings,
+    warehouse_url: str,
+    args: Sequence[str],
+    *,
+    dbt_vars: dict[str, object] | None = None,
+    echo: bool = True,
+) -> str:
+    """Run ``dbt <args>``; return its output, raise DbtFailed with the error lines."""
+    command = [dbt_executable(), *args]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    process = subprocess.Popen(
+        command,
+        env=dbt_environment(settings, warehouse_url),
+        cwd=settings.dbt_project_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        if echo:
+            print(line, end="", flush=True)
+    code = process.wait()
+    output = "".join(lines)
+    if code != 0:
+        errors = [line.rstrip() for line in lines if "ERROR" in line or "FAIL" in line]
+        if not errors:  # e.g. a parsing error: the tail says why
+            errors = [line.rstrip() for line in lines[-30:]]
+        raise DbtFailed(f"dbt {' '.join(args)} failed (exit {code}):\n" + "\n".join(errors[-30:]))
+    return output
+
+
+def dbt_build(settings: Settings, warehouse_url: str, *, echo: bool = True) -> str:
+    """Seeds, models, data tests and unit tests, in dependency order."""
+    return run_dbt(settings, warehouse_url, ["build", "--fail-fast"], echo=echo)
