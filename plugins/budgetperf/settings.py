@@ -31,6 +31,9 @@ class Settings:
     landing: Path
     outbox: Path
     outputs: Path
+    performance_office_email: str
+    data_engineers_email: str
+    sender_email: str
 
     @property
     def dags_dir(self) -> Path:
@@ -73,4 +76,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         landing=Path(env.get("BUDGETPERF_LANDING") or home / "landing").resolve(),
         outbox=Path(env.get("BUDGETPERF_OUTBOX") or home / "outbox").resolve(),
         outputs=Path(env.get("BUDGETPERF_OUTPUTS") or home / "outputs").resolve(),
+        # Placeholders until a bureau configures its own addresses; with no SMTP connection
+        # mail only goes to the outbox folder, so nothing leaves the machine by default.
+        performance_office_email=env.get("BUDGETPERF_PERFORMANCE_OFFICE_EMAIL")
+        or "jixiaoguanli@budgetperf.local",
+        data_engineers_email=env.get("BUDGETPERF_DATA_ENGINEERS_EMAIL")
+        or "data-engineers@budgetperf.local",
+        sender_email=env.get("BUDGETPERF_SENDER_EMAIL") or "budgetperf@budgetperf.local",
     )

@@ -85,3 +85,36 @@ def run_dbt(
 def dbt_build(settings: Settings, warehouse_url: str, *, echo: bool = True) -> str:
     """Seeds, models, data tests and unit tests, in dependency order."""
     return run_dbt(settings, warehouse_url, ["build", "--fail-fast"], echo=echo)
+
+
+MARTS = (
+    "fct_project_progress",
+    "fct_indicator_progress",
+    "rpt_department_progress",
+    "fct_idle_funds",
+    "fct_project_evaluation",
+    "fct_department_evaluation",
+    "fct_budget_proposal",
+    "rpt_coverage",
+    "rpt_annual_summary",
+)
+
+
+def mart_row_counts(warehouse_url: str) -> dict[str, int | None]:
+    """Rows per mart (None when a mart does not exist yet)."""
+    from psycopg import sql
+
+    from budgetperf.warehouse import connect
+
+    counts: dict[str, int | None] = {}
+    with connect(warehouse_url, autocommit=True) as conn:
+        for mart in MARTS:
+            exists = conn.execute("select to_regclass(%s)", (f"marts.{mart}",)).fetchone()
+            if not exists or exists[0] is None:
+                counts[mart] = None
+                continue
+            row = conn.execute(
+                sql.SQL("select count(*) from {}").format(sql.Identifier("marts", mart))
+            ).fetchone()
+            counts[mart] = int(row[0]) if row else 0
+    return counts

@@ -17,6 +17,7 @@ create index if not exists dq_results_point on ops.dq_results (checkpoint_date, 
 create table if not exists ops.notices (
     notice_id        bigint generated always as identity primary key,
     kind             text        not null check (kind in ('department', 'summary', 'alert')),
+    run_id           text,       -- the DAG run that rendered it
     fiscal_year      integer,
     checkpoint_date  date,
     department_code  text,

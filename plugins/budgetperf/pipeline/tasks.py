@@ -1,0 +1,200 @@
+"""The body of every task of ``budget_monitoring``: one function per task.
+
+Each takes the Airflow task context, builds a RunContext, calls the package, logs one
+``budgetperf: ...`` line saying what happened (the CLI shows those as progress) and
+returns a small JSON-able summary (the task's XCom, collected by ``finish``).
+Heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from budgetperf.pipeline.context import RunContext, run_context
+
+log = logging.getLogger("budgetperf.pipeline")
+
+
+def _say(message: str) -> None:
+    log.info("budgetperf: %s", message)
+
+
+def _skip(message: str) -> None:
+    from airflow.exceptions import AirflowSkipException
+
+    _say(message)
+    raise AirflowSkipException(message)
+
+
+def _fail(message: str) -> None:
+    """Fail without retrying: the data, not the machine, is wrong."""
+    from airflow.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
+
+
+# -- 1 detect --------------------------------------------------------------------------
+
+
+def detect_delivery(context: Mapping[str, Any]) -> Any:
+    from airflow.sdk import PokeReturnValue
+
+    from budgetperf.pipeline.detect import delivery_window, find_complete_deliveries
+
+    rc = run_context(context)
+    first_day, last_day = delivery_window(rc.checkpoint)
+    found = find_complete_deliveries(rc.settings.landing, first_day, last_day)
+    if found.complete:
+        names = ", ".join(d.name for d in found.complete)
+        _say(f"delivery ready for {rc.checkpoint}: {names}")
+        return PokeReturnValue(is_done=True, xcom_value={"deliveries": found.names()})
+    _say(found.waiting_message())
+    return PokeReturnValue(is_done=False)
+
+
+# -- 2 load ------------------------------------------------------------------------------
+
+
+def register_checkpoint(rc: RunContext) -> None:
+    """Record that this checkpoint runs: the marts compute every registered checkpoint."""
+    from budgetperf.warehouse import connect
+
+    with connect(rc.warehouse_url) as conn:
+        conn.execute(
+            """
+            insert into ops.checkpoint_runs (checkpoint_date, fiscal_year, last_run_id)
+            values (%s, %s, %s)
+            on conflict (checkpoint_date) do update
+            set last_run_at = now(), last_run_id = excluded.last_run_id
+            """,
+            (rc.checkpoint, rc.fiscal_year, rc.run_id),
+        )
+
+
+def load(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.ingest.loader import load_landing
+
+    rc = run_context(context)
+    report = load_landing(rc.warehouse_url, rc.settings.landing, up_to=rc.checkpoint)
+    register_checkpoint(rc)
+    summary = report.summary()
+    _say(
+        f"loaded {summary['files_loaded']} new file(s), {summary['rows_loaded']} rows; "
+        f"{summary['rows_rejected']} rows and {summary['files_rejected']} file(s) rejected; "
+        f"{summary['files_skipped']} unchanged file(s) skipped"
+    )
+    return summary
+
+
+# -- 3 and 5 gates -----------------------------------------------------------------------
+
+
+def gate(context: Mapping[str, Any], gate_name: str) -> dict[str, Any]:
+    from budgetperf.quality.gates import run_gate
+
+    rc = run_context(context)
+    outcome = run_gate(
+        gate_name,
+        warehouse_url=rc.warehouse_url,
+        checkpoint=rc.checkpoint,
+        run_id=rc.run_id,
+        settings=rc.settings,
+    )
+    _say(outcome.one_line())
+    if not outcome.passed:
+        from budgetperf.quality.alerts import alert_gate_failure
+
+        alert_gate_failure(outcome, rc)
+        _fail(outcome.failure_message())
+    return outcome.summary()
+
+
+# -- 4 build -----------------------------------------------------------------------------
+
+
+def build(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.transform import dbt_build, mart_row_counts
+
+    rc = run_context(context)
+    dbt_build(rc.settings, rc.warehouse_url)
+    counts = mart_row_counts(rc.warehouse_url)
+    _say(
+        "marts built: "
+        + ", ".join(f"{name} {rows}" for name, rows in counts.items() if rows is not None)
+    )
+    return {"mart_rows": counts}
+
+
+# -- 6 publish ---------------------------------------------------------------------------
+
+
+def _checkpoint_kind(rc: RunContext) -> str:
+    from budgetperf.warehouse import connect
+
+    with connect(rc.warehouse_url) as conn:
+        row = conn.execute(
+            "select checkpoint_kind from marts.dim_checkpoints where checkpoint_date = %s",
+            (rc.checkpoint,),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError(f"checkpoint {rc.checkpoint} is missing from marts.dim_checkpoints")
+    return str(row[0])
+
+
+def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.publish.notices import publish_monitoring_notices
+
+    rc = run_context(context)
+    if _checkpoint_kind(rc) != "monitoring":
+        _skip(f"{rc.checkpoint} is the year-end point: no monitoring notices")
+    result = publish_monitoring_notices(rc)
+    _say(result.one_line())
+    if result.undelivered:
+        # pending notices stay in ops.notices; the retry (or the next run) sends them
+        raise RuntimeError(result.one_line())
+    return result.summary()
+
+
+def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.publish.feed import export_budget_proposals
+
+    rc = run_context(context)
+    if _checkpoint_kind(rc) != "year_end":
+        _skip(f"{rc.checkpoint} is a monitoring point: the proposal feed follows the year-end")
+    result = export_budget_proposals(rc)
+    _say(result.one_line())
+    return result.summary()
+
+
+def publish_reports(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.publish.reports import write_reports
+
+    rc = run_context(context)
+    result = write_reports(rc)
+    _say(result.one_line())
+    return result.summary()
+
+
+# -- failure and the end of a run ----------------------------------------------------------
+
+
+def alert_failure(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.pipeline.runs import alert_failed_tasks
+
+    rc = run_context(context)
+    result = alert_failed_tasks(rc, context["dag_run"], context["ti"])
+    _say(result)
+    return {"alert": result}
+
+
+def finish(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.pipeline.runs import record_run_summary
+
+    rc = run_context(context)
+    summary = record_run_summary(rc, context["dag_run"], context["ti"])
+    _say(f"run {summary['status']}; summary in {summary['summary_path']}")
+    if summary["status"] != "success":
+        _fail(f"checkpoint {rc.checkpoint}: failed tasks {', '.join(summary['failed_tasks'])}")
+    return summary
