@@ -127,6 +127,9 @@ def _expectation(rule: Rule) -> Any:
 
 def _observed(result: Any) -> tuple[str, list[Any]]:
     details = result.result or {}
+    for info in (result.exception_info or {}).values():
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return "error: " + str(info.get("exception_message"))[:500], []
     if "unexpected_count" in details:
         sample = details.get("partial_unexpected_list") or []
         return str(details["unexpected_count"]), list(sample)[:SAMPLE_ROWS]
@@ -135,8 +138,6 @@ def _observed(result: Any) -> tuple[str, list[Any]]:
             "unexpected_rows"
         ) or []
         return str(details["observed_value"]), [_jsonable(r) for r in list(rows)[:SAMPLE_ROWS]]
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        return "error: " + str(result.exception_info.get("exception_message"))[:500], []
     return json.dumps(details, default=str)[:500], []
 
 
