@@ -29,8 +29,10 @@ from airflow.utils.trigger_rule import TriggerRule
 from budgetperf.dag_defaults import DEFAULT_ARGS, DETECT_POKE_SECONDS, detect_timeout_seconds
 from budgetperf.timetable import configured_timetable
 
-MARTS_ASSET = Asset(name="budgetperf_marts", uri="postgres://budgetperf/marts")
-PROPOSAL_FEED_ASSET = Asset(name="budgetperf_budget_proposal_feed", uri="file://budgetperf/feed")
+MARTS_ASSET = Asset(name="budgetperf_marts", uri="budgetperf://warehouse/marts")
+PROPOSAL_FEED_ASSET = Asset(
+    name="budgetperf_budget_proposal_feed", uri="budgetperf://outputs/budget_proposal_feed"
+)
 
 
 @dag(

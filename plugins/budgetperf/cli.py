@@ -17,11 +17,21 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
+    "budgetperf.commands.demo",
 )
 
 
 class UserError(Exception):
     """A problem the user can fix; printed without a traceback."""
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message already says what to do: print them without a traceback."""
+    from budgetperf.transform import DbtFailed
+    from budgetperf.warehouse.embedded import WarehouseError
+    from budgetperf.warehouse.migrate import MigrationDrift
+
+    return (WarehouseError, MigrationDrift, DbtFailed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     try:
         result: int = args.handler(args)
-    except UserError as exc:
+    except (UserError, *_known_errors()) as exc:
         print(f"budgetperf: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

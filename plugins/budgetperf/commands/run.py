@@ -75,6 +75,10 @@ def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = Fal
             "of each year (BUDGETPERF_CHECKPOINTS)"
         )
     env = prepare_airflow(settings)
+    # A run from the command line means "the delivery is there": do not wait days for it
+    # (the scheduled DAG keeps its production timeout), and trust files just written.
+    env.setdefault("BUDGETPERF_DELIVERY_TIMEOUT_SECONDS", "0")
+    env.setdefault("BUDGETPERF_DELIVERY_STABLE_SECONDS", "0")
     logical = timetable.logical_date_for(checkpoint)
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +133,21 @@ def _run(args: argparse.Namespace) -> int:
     return run_checkpoint(settings, args.checkpoint)
 
 
+# Commands that parse the DAG folder themselves; every other one reads the metadata DB,
+# so the DAGs are serialized into it first.
+_PARSING_COMMANDS = {"standalone", "scheduler", "dag-processor", "db", "version", "config", "info"}
+
+
 def _airflow(args: argparse.Namespace) -> int:
     settings = load_settings()
     env = prepare_airflow(settings)
+    command = args.extra[0] if args.extra else ""
+    if command and command not in _PARSING_COMMANDS and not command.startswith("-"):
+        subprocess.run(
+            [airflow_executable(), "dags", "reserialize"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return subprocess.call([airflow_executable(), *args.extra], env=env)
