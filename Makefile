@@ -25,7 +25,7 @@ lint: env  ## ruff, mypy and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/budgetperf dbt-env -- $(BIN)/sqlfluff lint dbt_project
+	$(BIN)/budgetperf dbt-env $(BIN)/sqlfluff lint dbt_project/models
 
 format: env  ## apply ruff's formatting and fixes
 	$(BIN)/ruff format .

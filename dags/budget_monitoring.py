@@ -22,6 +22,8 @@ This file is wiring only: each task calls one function of `budgetperf.pipeline.t
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from airflow.utils.trigger_rule import TriggerRule
@@ -121,7 +123,7 @@ def budget_monitoring() -> None:
         return tasks.finish(context)
 
     audited = [detect_delivery(), load(), gate_raw(), build(), gate_marts()]
-    for upstream, downstream in zip(audited, audited[1:], strict=False):
+    for upstream, downstream in pairwise(audited):
         upstream >> downstream
     # notices and the feed go out only after both gates; reports carry the gate warnings
     published = [publish_notices(), publish_proposal_feed(), publish_reports()]

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,10 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     out = subprocess.run(
         [sys.executable, "-c", PARSE_SCRIPT, str(DAGS), ",".join(HEAVY_MODULES)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"DAG folder parsed in {result['seconds']:.2f}s")  # reported, never asserted
@@ -99,7 +103,7 @@ def test_budget_monitoring_runs_the_six_stages_in_order_on_the_checkpoint_timeta
     assert dag["max_active_runs"] == 1
     edges = {tuple(e) for e in dag["edges"]}
     chain = ["detect_delivery", "load", "gate_raw", "build", "gate_marts"]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in pairwise(chain):
         assert (upstream, downstream) in edges
     for publisher in ("publish_notices", "publish_proposal_feed", "publish_reports"):
         assert ("gate_marts", publisher) in edges
@@ -155,7 +159,10 @@ print(type(again.timetable).__name__, again.timetable.summary, again.timetable.s
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(DAGS)], capture_output=True, text=True, env=env,
+        [sys.executable, "-c", script, str(DAGS)],
+        capture_output=True,
+        text=True,
+        env=env,
         check=True,
     )
     last = out.stdout.strip().splitlines()[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 
 import pendulum
 import pytest
@@ -53,7 +54,7 @@ def test_catchup_over_2021_runs_the_four_points_in_order_then_crosses_the_year()
     assert year_end.data_interval.start == pendulum.datetime(2021, 12, 1, tz=SHANGHAI)
     assert year_end.data_interval.end == pendulum.datetime(2022, 1, 1, tz=SHANGHAI)
     # consecutive intervals tile the calendar with no gap and no overlap
-    for earlier, later in zip(infos, infos[1:], strict=False):
+    for earlier, later in pairwise(infos):
         assert earlier.data_interval.end == later.data_interval.start
 
 

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
     "budgetperf.commands.demo",
+    "budgetperf.commands.dbt",
 )
 
 
@@ -59,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     try:
         result: int = args.handler(args)
-    except (UserError, *_known_errors()) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (UserError, *_known_errors())):
+            raise
         print(f"budgetperf: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -157,9 +157,7 @@ class CheckpointTimetable(Timetable):
             return None
         else:
             earliest_day = self.local_date(restriction.earliest)
-            first = (
-                earliest_day if self.is_point(earliest_day) else self.point_after(earliest_day)
-            )
+            first = earliest_day if self.is_point(earliest_day) else self.point_after(earliest_day)
             if restriction.catchup:
                 point = first
             else:

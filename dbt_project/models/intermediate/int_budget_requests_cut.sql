@@ -36,7 +36,7 @@ year_end_requests as (
     from requests
     inner join checkpoints
         on
-            checkpoints.checkpoint_date = requests.checkpoint_date
+            requests.checkpoint_date = checkpoints.checkpoint_date
             and requests.budget_year = checkpoints.fiscal_year + 1
 ),
 
@@ -48,8 +48,8 @@ graded as (
         year_end_requests.prior_project_code,
         year_end_requests.requested_yuan,
         coalesce(uniform_cuts.uniform_cut_rate, 0) as uniform_cut_rate,
-        prior.grade as prior_project_grade,
-        prior.grade_label_zh as prior_project_grade_label_zh,
+        prior_project.grade as prior_project_grade,
+        prior_project.grade_label_zh as prior_project_grade_label_zh,
         department.grade as department_grade,
         department.grade_label_zh as department_grade_label_zh,
         case
@@ -61,17 +61,17 @@ graded as (
         end as extra_cut_rate
     from year_end_requests
     left join uniform_cuts
-        on uniform_cuts.budget_year = year_end_requests.budget_year
-    left join projects as prior
+        on year_end_requests.budget_year = uniform_cuts.budget_year
+    left join projects as prior_project
         on
-            prior.fiscal_year = year_end_requests.budget_year - 1
-            and prior.project_code = year_end_requests.prior_project_code
+            prior_project.fiscal_year = year_end_requests.budget_year - 1
+            and year_end_requests.prior_project_code = prior_project.project_code
     left join departments as department
         on
             department.fiscal_year = year_end_requests.budget_year - 1
-            and department.department_code = year_end_requests.department_code
-    left join bands as prior_band on prior_band.grade = prior.grade
-    left join bands as department_band on department_band.grade = department.grade
+            and year_end_requests.department_code = department.department_code
+    left join bands as prior_band on prior_project.grade = prior_band.grade
+    left join bands as department_band on department.grade = department_band.grade
 )
 
 select

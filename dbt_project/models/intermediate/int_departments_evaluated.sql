@@ -61,9 +61,15 @@ imported_winner as (
 ),
 
 departments as (
-    select fiscal_year, department_code from department_budgets
+    select
+        fiscal_year,
+        department_code
+    from department_budgets
     union
-    select fiscal_year, department_code from imported_winner
+    select
+        fiscal_year,
+        department_code
+    from imported_winner
 ),
 
 scored as (
@@ -86,16 +92,16 @@ scored as (
     from departments
     left join department_budgets
         on
-            department_budgets.fiscal_year = departments.fiscal_year
-            and department_budgets.department_code = departments.department_code
+            departments.fiscal_year = department_budgets.fiscal_year
+            and departments.department_code = department_budgets.department_code
     left join weighted
         on
-            weighted.fiscal_year = departments.fiscal_year
-            and weighted.department_code = departments.department_code
+            departments.fiscal_year = weighted.fiscal_year
+            and departments.department_code = weighted.department_code
     left join imported_winner
         on
-            imported_winner.fiscal_year = departments.fiscal_year
-            and imported_winner.department_code = departments.department_code
+            departments.fiscal_year = imported_winner.fiscal_year
+            and departments.department_code = imported_winner.department_code
 )
 
 select

@@ -29,8 +29,8 @@ year_end as (
     from evaluations
     inner join checkpoints
         on
-            checkpoints.checkpoint_date = evaluations.checkpoint_date
-            and checkpoints.fiscal_year = evaluations.fiscal_year
+            evaluations.checkpoint_date = checkpoints.checkpoint_date
+            and evaluations.fiscal_year = checkpoints.fiscal_year
             and checkpoints.is_year_end
 )
 

@@ -41,14 +41,14 @@ joined as (
     from checkpoints
     inner join targets
         on
-            targets.checkpoint_date = checkpoints.checkpoint_date
-            and targets.fiscal_year = checkpoints.fiscal_year
+            checkpoints.checkpoint_date = targets.checkpoint_date
+            and checkpoints.fiscal_year = targets.fiscal_year
     left join actuals
         on
-            actuals.checkpoint_date = targets.checkpoint_date
-            and actuals.fiscal_year = targets.fiscal_year
-            and actuals.project_code = targets.project_code
-            and actuals.indicator_code = targets.indicator_code
+            targets.checkpoint_date = actuals.checkpoint_date
+            and targets.fiscal_year = actuals.fiscal_year
+            and targets.project_code = actuals.project_code
+            and targets.indicator_code = actuals.indicator_code
 ),
 
 measured as (
@@ -56,18 +56,21 @@ measured as (
         *,
         case
             when actual_value is null then null
-            when comparator = '>=' then
-                case when target_value = 0 then null else actual_value / target_value end
-            when comparator = '<=' then
-                case when actual_value = 0 then 1 else target_value / actual_value end
-            when comparator = '=' then
-                case
-                    when actual_value = target_value then 1
-                    when greatest(actual_value, target_value) = 0 then null
-                    else
-                        least(actual_value, target_value)
-                        / greatest(actual_value, target_value)
-                end
+            when comparator = '>='
+                then
+                    case when target_value = 0 then null else actual_value / target_value end
+            when comparator = '<='
+                then
+                    case when actual_value = 0 then 1 else target_value / actual_value end
+            when comparator = '='
+                then
+                    case
+                        when actual_value = target_value then 1
+                        when greatest(actual_value, target_value) = 0 then null
+                        else
+                            least(actual_value, target_value)
+                            / greatest(actual_value, target_value)
+                    end
             when comparator = 'qualitative' then actual_value
         end as completion
     from joined

@@ -19,7 +19,7 @@ select
 from payments
 inner join checkpoints
     on
-        checkpoints.checkpoint_date = payments.checkpoint_date
-        and checkpoints.fiscal_year = payments.fiscal_year
+        payments.checkpoint_date = checkpoints.checkpoint_date
+        and payments.fiscal_year = checkpoints.fiscal_year
 where payments.payment_date <= payments.checkpoint_date
 group by payments.checkpoint_date, payments.fiscal_year, payments.project_code

@@ -36,9 +36,9 @@ select
 from checkpoints
 inner join projects
     on
-        projects.checkpoint_date = checkpoints.checkpoint_date
-        and projects.fiscal_year = checkpoints.fiscal_year
+        checkpoints.checkpoint_date = projects.checkpoint_date
+        and checkpoints.fiscal_year = projects.fiscal_year
 left join departments
     on
-        departments.checkpoint_date = checkpoints.checkpoint_date
-        and departments.department_code = projects.department_code
+        checkpoints.checkpoint_date = departments.checkpoint_date
+        and projects.department_code = departments.department_code

@@ -22,17 +22,41 @@ bands as (
 ),
 
 candidates as (
-    select fiscal_year, subject_code as project_code, evaluator as source, score, 1 as precedence
-    from imported where evaluator = 'third_party'
+    select
+        fiscal_year,
+        subject_code as project_code,
+        evaluator as source,
+        score,
+        1 as precedence
+    from imported
+    where evaluator = 'third_party'
     union all
-    select fiscal_year, subject_code, evaluator, score, 2
-    from imported where evaluator = 'finance'
+    select
+        fiscal_year,
+        subject_code as project_code,
+        evaluator as source,
+        score,
+        2 as precedence
+    from imported
+    where evaluator = 'finance'
     union all
-    select fiscal_year, project_code, 'self', self_score, 3
-    from self_scores where self_score is not null
+    select
+        fiscal_year,
+        project_code,
+        'self' as source,
+        self_score as score,
+        3 as precedence
+    from self_scores
+    where self_score is not null
     union all
-    select fiscal_year, subject_code, evaluator, score, 4
-    from imported where evaluator = 'self'
+    select
+        fiscal_year,
+        subject_code as project_code,
+        evaluator as source,
+        score,
+        4 as precedence
+    from imported
+    where evaluator = 'self'
 ),
 
 winners as (
@@ -81,16 +105,16 @@ select
 from projects
 left join self_scores
     on
-        self_scores.fiscal_year = projects.fiscal_year
-        and self_scores.project_code = projects.project_code
+        projects.fiscal_year = self_scores.fiscal_year
+        and projects.project_code = self_scores.project_code
 left join pivoted
     on
-        pivoted.fiscal_year = projects.fiscal_year
-        and pivoted.project_code = projects.project_code
+        projects.fiscal_year = pivoted.fiscal_year
+        and projects.project_code = pivoted.project_code
 left join winners
     on
-        winners.fiscal_year = projects.fiscal_year
-        and winners.project_code = projects.project_code
+        projects.fiscal_year = winners.fiscal_year
+        and projects.project_code = winners.project_code
 left join bands
     on
         winners.final_score >= bands.min_score

@@ -24,9 +24,9 @@ measured as (
     from projects
     left join spending
         on
-            spending.checkpoint_date = projects.checkpoint_date
-            and spending.fiscal_year = projects.fiscal_year
-            and spending.project_code = projects.project_code
+            projects.checkpoint_date = spending.checkpoint_date
+            and projects.fiscal_year = spending.fiscal_year
+            and projects.project_code = spending.project_code
 ),
 
 with_gap as (

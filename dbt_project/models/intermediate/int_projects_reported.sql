@@ -60,19 +60,19 @@ select
 from projects
 inner join reporting_points
     on
-        reporting_points.fiscal_year = projects.fiscal_year
-        and reporting_points.reporting_date = projects.checkpoint_date
+        projects.fiscal_year = reporting_points.fiscal_year
+        and projects.checkpoint_date = reporting_points.reporting_date
 left join departments
     on
-        departments.checkpoint_date = projects.checkpoint_date
-        and departments.department_code = projects.department_code
+        projects.checkpoint_date = departments.checkpoint_date
+        and projects.department_code = departments.department_code
 left join target_summary
     on
-        target_summary.checkpoint_date = projects.checkpoint_date
-        and target_summary.fiscal_year = projects.fiscal_year
-        and target_summary.project_code = projects.project_code
+        projects.checkpoint_date = target_summary.checkpoint_date
+        and projects.fiscal_year = target_summary.fiscal_year
+        and projects.project_code = target_summary.project_code
 left join pre_assessments
     on
-        pre_assessments.checkpoint_date = projects.checkpoint_date
-        and pre_assessments.fiscal_year = projects.fiscal_year
-        and pre_assessments.project_code = projects.project_code
+        projects.checkpoint_date = pre_assessments.checkpoint_date
+        and projects.fiscal_year = pre_assessments.fiscal_year
+        and projects.project_code = pre_assessments.project_code

@@ -42,8 +42,8 @@ scored as (
     from progress
     left join indicator_scores
         on
-            indicator_scores.fiscal_year = progress.fiscal_year
-            and indicator_scores.project_code = progress.project_code
+            progress.fiscal_year = indicator_scores.fiscal_year
+            and progress.project_code = indicator_scores.project_code
 )
 
 select

@@ -31,12 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     run.add_argument("--checkpoint", required=True, type=_date, help="YYYY-MM-DD, e.g. 2021-06-30")
-    run.add_argument("--landing", type=Path, help="delivery folder (default $BUDGETPERF_HOME/landing)")
+    run.add_argument(
+        "--landing", type=Path, help="delivery folder (default $BUDGETPERF_HOME/landing)"
+    )
     run.set_defaults(handler=_run)
 
     af = subparsers.add_parser(
         "airflow",
-        help="the airflow CLI with the project's environment (e.g. `budgetperf airflow standalone`)",
+        help="the airflow CLI in the project's environment (`budgetperf airflow standalone`)",
         add_help=False,
     )
     af.set_defaults(handler=_airflow, accepts_extra=True)

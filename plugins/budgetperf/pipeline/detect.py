@@ -85,7 +85,10 @@ def find_complete_deliveries(landing: Path, first_day: dt.date, last_day: dt.dat
             scan.complete.append(entry)
         else:
             scan.incomplete.append(
-                (entry, f"no {MANIFEST}; files changed {quiet_for:.0f}s ago, "
-                        f"waiting for {stable_seconds()}s of quiet")
+                (
+                    entry,
+                    f"no {MANIFEST}; files changed {quiet_for:.0f}s ago, "
+                    f"waiting for {stable_seconds()}s of quiet",
+                )
             )
     return scan

@@ -52,7 +52,10 @@ def alert_failed_tasks(rc: RunContext, dag_run: Any, ti: Any) -> str:
     to_report = [t for t in failed if t not in GATE_TASKS]
     if not to_report:
         return f"failed: {', '.join(failed) or 'none'}; gates alerted on their own"
-    body = [f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}）。失败的任务：{', '.join(to_report)}", ""]
+    body = [
+        f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}）。失败的任务：{', '.join(to_report)}",
+        "",
+    ]
     for task_id in to_report:
         body += [f"== {task_id} ==", _log_excerpt(dag_run, task_id), ""]
     notice = Notice(
@@ -108,6 +111,11 @@ def record_run_summary(rc: RunContext, dag_run: Any, ti: Any) -> dict[str, Any]:
             set status = excluded.status, finished_at = excluded.finished_at,
                 summary = excluded.summary
             """,
-            (rc.run_id, rc.checkpoint, status, json.dumps(summary, ensure_ascii=False, default=str)),
+            (
+                rc.run_id,
+                rc.checkpoint,
+                status,
+                json.dumps(summary, ensure_ascii=False, default=str),
+            ),
         )
     return summary

@@ -55,8 +55,11 @@ class FeedResult:
         return f"budget proposal feed {self.budget_year}: {self.rows} proposals -> {where}"
 
     def summary(self) -> dict[str, Any]:
-        return {"budget_year": self.budget_year, "rows": self.rows,
-                "files": [str(p) for p in self.files]}
+        return {
+            "budget_year": self.budget_year,
+            "rows": self.rows,
+            "files": [str(p) for p in self.files],
+        }
 
 
 def _proposal_rows(url: str, budget_year: int) -> list[dict[str, Any]]:
@@ -72,7 +75,7 @@ def _proposal_rows(url: str, budget_year: int) -> list[dict[str, Any]]:
             """,
             (budget_year,),
         )
-        names = [c.name for c in cursor.description]
+        names = [c.name for c in cursor.description or []]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     ten_thousand = Decimal(10000)
     for row in rows:

@@ -112,9 +112,7 @@ def record_notice(url: str, notice: Notice) -> RecordResult:
     )
     with connect(url) as conn:
         # serialise recorders of the same key so "is this a correction?" is decided once
-        conn.execute(
-            "select pg_advisory_xact_lock(hashtext(%s))", ("|".join(str(k) for k in key),)
-        )
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("|".join(str(k) for k in key),))
         existing = conn.execute(
             """
             select notice_id from ops.notices
@@ -212,14 +210,16 @@ def deliver_pending(
                 message = message_from_bytes(bytes(raw), policy=POLICY)
                 try:
                     if smtp is not None:
-                        send_smtp(message, smtp)  # type: ignore[arg-type]
+                        send_smtp(message, smtp)
                         outbox_path = None
                         result.sent += 1
                     else:
-                        name = f"{checkpoint_date or 'undated'}-{kind}-" + (
-                            f"{department_code}-" if department_code else ""
-                        ) + f"{notice_id}"
-                        outbox_path = str(write_eml(message, outbox, name))  # type: ignore[arg-type]
+                        name = (
+                            f"{checkpoint_date or 'undated'}-{kind}-"
+                            + (f"{department_code}-" if department_code else "")
+                            + f"{notice_id}"
+                        )
+                        outbox_path = str(write_eml(message, outbox, name))
                         result.written_to_outbox += 1
                     conn.execute(
                         """
@@ -230,7 +230,7 @@ def deliver_pending(
                         """,
                         (outbox_path, notice_id),
                     )
-                except (OSError, Exception) as exc:  # noqa: BLE001 - every failure is recorded
+                except (OSError, Exception) as exc:
                     result.failed += 1
                     result.errors.append(f"notice {notice_id}: {exc}")
                     conn.execute(

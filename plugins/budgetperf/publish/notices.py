@@ -99,7 +99,7 @@ class NoticeRun:
 
 def _rows(conn: Any, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     cursor = conn.execute(query, params)
-    names = [c.name for c in cursor.description]
+    names = [c.name for c in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

@@ -11,9 +11,9 @@ from budgetperf.quality.gates import GateOutcome
 
 
 def render_gate_alert(outcome: GateOutcome, rc: RunContext) -> Notice:
+    layer = "装载数据" if outcome.gate == "raw" else "数据集市"
     lines = [
-        f"{rc.checkpoint} 检查点的{'装载数据' if outcome.gate == 'raw' else '数据集市'}质量闸门未通过，"
-        "本次运行不发布通报和预算建议。",
+        f"{rc.checkpoint} 检查点的{layer}质量闸门未通过，本次运行不发布通报和预算建议。",
         f"Run: {rc.run_id}",
         "",
     ]
@@ -29,10 +29,13 @@ def render_gate_alert(outcome: GateOutcome, rc: RunContext) -> Notice:
         lines += ["  " + r.line() for r in outcome.warnings]
     if outcome.data_docs:
         lines.append(f"Data Docs：{outcome.data_docs}")
-    lines.append("质量记录：select * from ops.dq_results where run_id = '" + rc.run_id + "';")
+    lines.append(f"质量记录：ops.dq_results 表中 run_id 为 {rc.run_id} 的行")
     return Notice(
         kind="alert",
-        subject=f"【数据质量告警】{rc.checkpoint} {outcome.gate} 闸门未通过（{len(outcome.failures)} 条）",
+        subject=(
+            f"【数据质量告警】{rc.checkpoint} {outcome.gate} 闸门未通过"
+            f"（{len(outcome.failures)} 条）"
+        ),
         recipient=rc.settings.data_engineers_email,
         sender=rc.settings.sender_email,
         body_text="\n".join(lines),

@@ -45,8 +45,16 @@ def load_catalogue(path: Path) -> list[Rule]:
     seen: set[str] = set()
     for index, raw in enumerate(data.get("rules") or []):
         rule_id = raw.get("id") or f"#{index + 1}"
-        for key in ("id", "gate", "relation", "severity", "owner", "description_zh",
-                    "description_en", "fix_zh"):
+        for key in (
+            "id",
+            "gate",
+            "relation",
+            "severity",
+            "owner",
+            "description_zh",
+            "description_en",
+            "fix_zh",
+        ):
             if not raw.get(key):
                 raise CatalogueError(f"{path}: rule {rule_id} has no {key}")
         if raw["severity"] not in SEVERITIES:

@@ -98,8 +98,14 @@ class EmbeddedWarehouse:
                     f"named {SYSTEM_USER} or run budgetperf as a normal user"
                 ) from None
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SYSTEM_USER],
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SYSTEM_USER,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -117,15 +123,16 @@ class EmbeddedWarehouse:
                     parent.chmod(mode | 0o011)
 
     def _pg(self, name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
+        ids = self._run_as()
+        return subprocess.run(
             [pg_binary(name), *args],
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=str(self.directory),
-            **self._run_as(),  # type: ignore[arg-type]
+            user=ids.get("user"),
+            group=ids.get("group"),
         )
-        return result
 
     # -- state ---------------------------------------------------------------------------
 
@@ -167,8 +174,9 @@ class EmbeddedWarehouse:
             except PermissionError:
                 alive = True
         port = int(lines[3]) if alive and len(lines) > 3 and lines[3].strip().isdigit() else None
-        return EmbeddedStatus(alive, port or state.get("port"), pid if alive else None,
-                              self.data_dir)
+        return EmbeddedStatus(
+            alive, port or state.get("port"), pid if alive else None, self.data_dir
+        )
 
     def url(self, database: str = DATABASE) -> str:
         state = self._read_state()
@@ -198,9 +206,12 @@ class EmbeddedWarehouse:
         try:
             result = self._pg(
                 "initdb",
-                "-D", str(self.data_dir),
-                "-U", SUPERUSER,
-                "--pwfile", str(pwfile),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
                 "--auth-host=scram-sha-256",
                 "--auth-local=scram-sha-256",
                 "--encoding=UTF8",
@@ -231,14 +242,21 @@ class EmbeddedWarehouse:
                     "-c shared_buffers=256MB -c fsync=on"
                 )
                 result = self._pg(
-                    "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
-                    "-o", options, "-w", "-t", "60", "start",
+                    "pg_ctl",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
                 )
                 if result.returncode != 0:
                     tail = self.log_file.read_text(errors="replace")[-2000:]
-                    raise WarehouseError(
-                        f"pg_ctl start failed: {result.stderr.strip()}\n{tail}"
-                    )
+                    raise WarehouseError(f"pg_ctl start failed: {result.stderr.strip()}\n{tail}")
                 self.state_file.write_text(json.dumps({"port": port}) + "\n")
             self._wait_until_accepting()
             self._ensure_database()

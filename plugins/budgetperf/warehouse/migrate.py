@@ -56,7 +56,8 @@ def migrate(url: str) -> list[str]:
                 """
             )
             conn.commit()
-            done = dict(conn.execute("select version, checksum from ops.schema_migrations"))
+            applied = conn.execute("select version, checksum from ops.schema_migrations")
+            done: dict[str, str] = dict(applied.fetchall())
             for migration in available_migrations():
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
@@ -66,7 +67,7 @@ def migrate(url: str) -> list[str]:
                         )
                     continue
                 with conn.transaction():
-                    conn.execute(migration.sql)  # type: ignore[arg-type]
+                    conn.execute(migration.sql.encode("utf-8"))
                     conn.execute(
                         "insert into ops.schema_migrations (version, checksum) values (%s, %s)",
                         (migration.version, migration.checksum),

@@ -63,10 +63,10 @@ coverage_figures as (
             )
         ) as spec (figure, label_zh, metric, fund_source, sort_order)
             on
-                spec.metric = coverage.metric
-                and spec.fund_source = coverage.fund_source
+                coverage.metric = spec.metric
+                and coverage.fund_source = spec.fund_source
                 and coverage.budget_type = 'all'
-    ) as matched
+    ) as coverage_matched
     group by fiscal_year, figure, label_zh, sort_order
 ),
 
@@ -83,43 +83,67 @@ project_figures as (
 
     union all
     select
-        fiscal_year, 'departments_with_targets', '申报绩效目标的部门（单位）', 30,
-        count(distinct department_code), null
+        fiscal_year,
+        'departments_with_targets' as figure,
+        '申报绩效目标的部门（单位）' as label_zh,
+        30 as sort_order,
+        count(distinct department_code) as value,
+        null as value_yuan
     from projects
     where has_target
     group by fiscal_year
 
     union all
     select
-        fiscal_year, 'departments_with_targets_county', '县本级资金申报绩效目标的部门（单位）', 41,
-        count(distinct department_code), null
+        fiscal_year,
+        'departments_with_targets_county' as figure,
+        '县本级资金申报绩效目标的部门（单位）' as label_zh,
+        41 as sort_order,
+        count(distinct department_code) as value,
+        null as value_yuan
     from projects
     where has_target and fund_source = 'county'
     group by fiscal_year
 
     union all
     select
-        fiscal_year, 'indicator_system_categories', '绩效评价指标体系覆盖的专项类别', 100,
-        count(distinct category), null
+        fiscal_year,
+        'indicator_system_categories' as figure,
+        '绩效评价指标体系覆盖的专项类别' as label_zh,
+        100 as sort_order,
+        count(distinct category) as value,
+        null as value_yuan
     from projects
     where has_target and category <> 'other'
     group by fiscal_year
 
     union all
     select
-        fiscal_year, 'indicator_system_sectors', '绩效评价指标体系覆盖的行业', 101,
-        count(distinct sector), null
+        fiscal_year,
+        'indicator_system_sectors' as figure,
+        '绩效评价指标体系覆盖的行业' as label_zh,
+        101 as sort_order,
+        count(distinct sector) as value,
+        null as value_yuan
     from projects
     where has_target and category <> 'other'
     group by fiscal_year
 
     union all
     select
-        fiscal_year, 'indicator_system_departments', '绩效评价指标体系覆盖的部门', 102,
-        count(distinct department_code), null
+        fiscal_year,
+        'indicator_system_departments' as figure,
+        '绩效评价指标体系覆盖的部门' as label_zh,
+        102 as sort_order,
+        count(distinct department_code) as value,
+        null as value_yuan
     from projects
     where has_target and category <> 'other'
     group by fiscal_year
+),
+
+evaluated_years as (
+    select distinct fiscal_year from evaluated
 ),
 
 grade_figures as (
@@ -133,11 +157,11 @@ grade_figures as (
         count(evaluated.project_code) as value,
         coalesce(sum(evaluated.budget_amount_yuan), 0) as value_yuan
     from grades
-    cross join (select distinct fiscal_year from evaluated) as years
+    cross join evaluated_years as years
     left join evaluated
         on
-            evaluated.fiscal_year = years.fiscal_year
-            and evaluated.grade = grades.grade
+            years.fiscal_year = evaluated.fiscal_year
+            and grades.grade = evaluated.grade
     group by years.fiscal_year, grades.grade, grades.grade_label_zh, grades.min_score
 ),
 
@@ -154,25 +178,36 @@ proposal_figures as (
 
     union all
     select
-        budget_year, 'requests_cut_by_results', '因评价结果（中、差）额外压减的项目（压减金额）', 121,
-        count(*) filter (where extra_cut_rate > 0),
-        coalesce(sum(requested_yuan - proposed_yuan) filter (where extra_cut_rate > 0), 0)
+        budget_year as fiscal_year,
+        'requests_cut_by_results' as figure,
+        '因评价结果（中、差）额外压减的项目（压减金额）' as label_zh,
+        121 as sort_order,
+        count(*) filter (where extra_cut_rate > 0) as value,
+        coalesce(
+            sum(requested_yuan - proposed_yuan) filter (where extra_cut_rate > 0), 0
+        ) as value_yuan
     from proposals
     group by budget_year
 
     union all
     select
-        budget_year, 'budget_cut_total', '预算安排压减合计（压减金额）', 122,
-        count(*) filter (where total_cut_rate > 0),
-        sum(requested_yuan - proposed_yuan)
+        budget_year as fiscal_year,
+        'budget_cut_total' as figure,
+        '预算安排压减合计（压减金额）' as label_zh,
+        122 as sort_order,
+        count(*) filter (where total_cut_rate > 0) as value,
+        sum(requested_yuan - proposed_yuan) as value_yuan
     from proposals
     group by budget_year
 
     union all
     select
-        budget_year, 'proposed_total', '建议安排预算（建议金额）', 123,
-        count(*),
-        sum(proposed_yuan)
+        budget_year as fiscal_year,
+        'proposed_total' as figure,
+        '建议安排预算（建议金额）' as label_zh,
+        123 as sort_order,
+        count(*) as value,
+        sum(proposed_yuan) as value_yuan
     from proposals
     group by budget_year
 ),

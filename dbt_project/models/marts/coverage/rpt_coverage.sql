@@ -25,52 +25,76 @@ indicators as (
     from {{ ref('stg_budget_system__performance_targets') }} as targets
     inner join projects
         on
-            projects.reporting_date = targets.checkpoint_date
-            and projects.fiscal_year = targets.fiscal_year
-            and projects.project_code = targets.project_code
+            targets.checkpoint_date = projects.reporting_date
+            and targets.fiscal_year = projects.fiscal_year
+            and targets.project_code = projects.project_code
 ),
 
 members as (
     select
-        fiscal_year, 'target_declared' as metric, fund_source, budget_type,
-        has_target as in_numerator, budget_amount_yuan as amount_yuan
+        fiscal_year,
+        'target_declared' as metric,
+        fund_source,
+        budget_type,
+        has_target as in_numerator,
+        budget_amount_yuan as amount_yuan
     from projects
 
     union all
     select
-        fiscal_year, 'pre_assessed', fund_source, budget_type,
-        is_pre_assessed, budget_amount_yuan
+        fiscal_year,
+        'pre_assessed' as metric,
+        fund_source,
+        budget_type,
+        is_pre_assessed as in_numerator,
+        budget_amount_yuan as amount_yuan
     from projects
     where is_new
 
     union all
     select
-        fiscal_year, 'monitored', fund_source, budget_type,
-        is_monitored, budget_amount_yuan
+        fiscal_year,
+        'monitored' as metric,
+        fund_source,
+        budget_type,
+        is_monitored as in_numerator,
+        budget_amount_yuan as amount_yuan
     from projects
 
     union all
     -- from the year-end point on: int_projects_evaluated only holds years whose
     -- year-end point has run
     select
-        projects.fiscal_year, 'evaluated', projects.fund_source, projects.budget_type,
-        evaluated.final_score is not null, projects.budget_amount_yuan
+        projects.fiscal_year,
+        'evaluated' as metric,
+        projects.fund_source,
+        projects.budget_type,
+        evaluated.final_score is not null as in_numerator,
+        projects.budget_amount_yuan as amount_yuan
     from projects
     inner join evaluated
         on
-            evaluated.fiscal_year = projects.fiscal_year
-            and evaluated.project_code = projects.project_code
+            projects.fiscal_year = evaluated.fiscal_year
+            and projects.project_code = evaluated.project_code
 
     union all
     select
-        fiscal_year, 'indicator_quantified', fund_source, budget_type,
-        comparator <> 'qualitative', null
+        fiscal_year,
+        'indicator_quantified' as metric,
+        fund_source,
+        budget_type,
+        comparator <> 'qualitative' as in_numerator,
+        null as amount_yuan
     from indicators
 
     union all
     select
-        fiscal_year, 'target_published', fund_source, budget_type,
-        target_published, budget_amount_yuan
+        fiscal_year,
+        'target_published' as metric,
+        fund_source,
+        budget_type,
+        target_published as in_numerator,
+        budget_amount_yuan as amount_yuan
     from projects
     where has_target
 ),

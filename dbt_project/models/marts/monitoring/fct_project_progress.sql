@@ -47,6 +47,6 @@ select
 from progress
 left join deviations
     on
-        deviations.checkpoint_date = progress.checkpoint_date
-        and deviations.fiscal_year = progress.fiscal_year
-        and deviations.project_code = progress.project_code
+        progress.checkpoint_date = deviations.checkpoint_date
+        and progress.fiscal_year = deviations.fiscal_year
+        and progress.project_code = deviations.project_code

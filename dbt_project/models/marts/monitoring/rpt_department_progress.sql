@@ -61,5 +61,5 @@ select
 from rated
 left join departments
     on
-        departments.checkpoint_date = rated.checkpoint_date
-        and departments.department_code = rated.department_code
+        rated.checkpoint_date = departments.checkpoint_date
+        and rated.department_code = departments.department_code

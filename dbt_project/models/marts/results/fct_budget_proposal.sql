@@ -16,9 +16,10 @@ explained as (
             end,
             case
                 when extra_cut_rate > 0
-                    then '评价结果应用额外压减' || to_char(extra_cut_rate * 100, 'FM990.##') || '%'
-                    || '（上年项目评价：' || coalesce(prior_project_grade_label_zh, '无')
-                    || '；部门评价：' || coalesce(department_grade_label_zh, '无') || '）'
+                    then
+                        '评价结果应用额外压减' || to_char(extra_cut_rate * 100, 'FM990.##') || '%'
+                        || '（上年项目评价：' || coalesce(prior_project_grade_label_zh, '无')
+                        || '；部门评价：' || coalesce(department_grade_label_zh, '无') || '）'
             end,
             case
                 when prior_project_code is null then '新增项目，无上年评价结果'
