@@ -7,3 +7,12 @@
 {% macro score(expression) -%}
     cast(round({{ expression }}, 2) as numeric(5, 2))
 {%- endmacro %}
+
+{#
+  Rates and other exact ratios: numeric without trailing zeros. trim_scale changes how the
+  value is written (0.40000000000000000000 -> 0.4), never the value, so comparisons stay
+  exact and analysts read 0.4.
+#}
+{% macro rate(expression) -%}
+    trim_scale({{ expression }})
+{%- endmacro %}

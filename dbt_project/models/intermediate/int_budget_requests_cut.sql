@@ -4,6 +4,16 @@
 --   total_cut = uniform_cut(B) + extra_cut;  proposed = round(requested * (1 - total_cut), 2)
 -- A request without a prior project gets the uniform cut only. Requests are taken as
 -- delivered at the year-end point of B-1, once that point has run.
+{%- set extra_cut -%}
+    case
+        when year_end_requests.prior_project_code is null then 0
+        else greatest(
+            coalesce(prior_band.extra_cut_rate, 0),
+            coalesce(department_band.extra_cut_rate, 0)
+        )
+    end
+{%- endset %}
+
 with
 
 checkpoints as (
@@ -47,18 +57,12 @@ graded as (
         year_end_requests.department_code,
         year_end_requests.prior_project_code,
         year_end_requests.requested_yuan,
-        coalesce(uniform_cuts.uniform_cut_rate, 0) as uniform_cut_rate,
+        {{ rate('coalesce(uniform_cuts.uniform_cut_rate, 0)') }} as uniform_cut_rate,
         prior_project.grade as prior_project_grade,
         prior_project.grade_label_zh as prior_project_grade_label_zh,
         department.grade as department_grade,
         department.grade_label_zh as department_grade_label_zh,
-        case
-            when year_end_requests.prior_project_code is null then 0
-            else greatest(
-                coalesce(prior_band.extra_cut_rate, 0),
-                coalesce(department_band.extra_cut_rate, 0)
-            )
-        end as extra_cut_rate
+        {{ rate(extra_cut) }} as extra_cut_rate
     from year_end_requests
     left join uniform_cuts
         on year_end_requests.budget_year = uniform_cuts.budget_year

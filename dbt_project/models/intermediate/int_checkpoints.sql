@@ -10,7 +10,7 @@ calendar as (
     select
         checkpoint_date,
         cast(extract(year from checkpoint_date) as integer) as fiscal_year,
-        cast(extract(month from checkpoint_date) as numeric) / 12 as expected_rate,
+        {{ rate('cast(extract(month from checkpoint_date) as numeric) / 12') }} as expected_rate,
         to_char(checkpoint_date, 'MM-DD') = '{{ var("year_end_month_day") }}' as is_year_end,
         to_char(checkpoint_date, 'MM-DD') = '{{ var("idle_funds_month_day") }}'
             as is_idle_funds_point

@@ -77,7 +77,24 @@ measured as (
 )
 
 select
-    *,
+    checkpoint_date,
+    fiscal_year,
+    expected_rate,
+    is_year_end,
+    is_monitoring_point,
+    project_code,
+    indicator_code,
+    indicator_name,
+    level1,
+    level2,
+    comparator,
+    target_value,
+    unit,
+    weight,
+    is_published,
+    actual_value,
+    actual_as_of,
+    {{ rate('completion') }} as completion,
     coalesce(
         is_monitoring_point and completion < expected_rate - {{ var('deviation_margin') }},
         false

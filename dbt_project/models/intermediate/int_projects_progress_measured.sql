@@ -16,10 +16,10 @@ spending as (
 measured as (
     select
         projects.*,
-        coalesce(spending.spent_yuan, 0) as spent_yuan,
+        cast(coalesce(spending.spent_yuan, 0) as numeric(18, 2)) as spent_yuan,
         case
             when projects.budget_amount_yuan = 0 then null
-            else coalesce(spending.spent_yuan, 0) / projects.budget_amount_yuan
+            else {{ rate('coalesce(spending.spent_yuan, 0) / projects.budget_amount_yuan') }}
         end as execution_rate
     from projects
     left join spending
@@ -32,7 +32,7 @@ measured as (
 with_gap as (
     select
         *,
-        expected_rate - execution_rate as gap
+        {{ rate('expected_rate - execution_rate') }} as gap
     from measured
 )
 

@@ -21,7 +21,8 @@ indicator_scores as (
     select
         fiscal_year,
         project_code,
-        90 * sum(weight * least(1, completion)) / nullif(sum(weight), 0) as indicator_score,
+        {{ rate('90 * sum(weight * least(1, completion)) / nullif(sum(weight), 0)') }}
+            as indicator_score,
         count(*) as indicators_scored
     from indicators
     group by fiscal_year, project_code
@@ -35,7 +36,7 @@ scored as (
         progress.execution_rate,
         case
             when progress.budget_amount_yuan > 0
-                then 10 * least(1, progress.execution_rate)
+                then {{ rate('10 * least(1, progress.execution_rate)') }}
         end as execution_score,
         indicator_scores.indicator_score,
         coalesce(indicator_scores.indicators_scored, 0) as indicators_scored

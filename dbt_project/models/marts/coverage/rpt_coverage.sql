@@ -150,7 +150,7 @@ select
         as numeric(18, 2)
     ) as numerator_yuan,
     cast(denominator_yuan as numeric(18, 2)) as denominator_yuan,
-    cast(numerator as numeric) / denominator as rate,
-    cast(coalesce(numerator_yuan, 0) / nullif(denominator_yuan, 0) as numeric) as rate_yuan
+    {{ rate('cast(numerator as numeric) / denominator') }} as rate,
+    {{ rate('coalesce(numerator_yuan, 0) / nullif(denominator_yuan, 0)') }} as rate_yuan
 from all_rows
 where denominator > 0

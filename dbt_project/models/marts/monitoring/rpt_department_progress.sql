@@ -29,7 +29,7 @@ summed as (
 rated as (
     select
         *,
-        spent_yuan / nullif(budget_amount_yuan, 0) as execution_rate
+        {{ rate('spent_yuan / nullif(budget_amount_yuan, 0)') }} as execution_rate
     from summed
 )
 
