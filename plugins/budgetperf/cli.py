@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
+    "budgetperf.commands.generate",
 )
 
 
