@@ -57,7 +57,7 @@ POOL_BUDGET_FACTOR = {
 }
 SPECIAL_BUDGET_FACTOR = 1.6
 
-HEALTH_SHARES = (("on_track", 0.70), ("late", 0.10), ("lagging", 0.13), ("serious", 0.07))
+HEALTH_SHARES = (("on_track", 0.72), ("late", 0.08), ("lagging", 0.13), ("serious", 0.07))
 
 
 @dataclass(slots=True, eq=False)

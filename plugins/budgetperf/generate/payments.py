@@ -55,7 +55,7 @@ def spending_plan(project: Project, seed: int) -> tuple[int, int, int, int]:
     u = rng.uniform
     health = project.health
     if health == "late":
-        gaps = [u(3300, 4500), u(1300, 2500), u(0, 800)]
+        gaps = [u(2000, 3800), u(1300, 2500), u(0, 800)]
         final = u(9500, 10000)
     elif health == "lagging":
         gaps = [u(1200, 2800) for _ in range(3)]
