@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from generate_readback import Landing, read_landing
-
 from budgetperf.generate import DEFAULT_SEED, GenerationReport, generate_scenario
+from generate_readback import Landing, read_landing
 
 FY = 2021
 BY = 2022

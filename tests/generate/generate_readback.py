@@ -18,14 +18,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
-
 from budgetperf.generate.entities import ENTITY_COLUMNS, Column
 from budgetperf.generate.labels import COLUMN_LABELS, LEVEL_SUFFIX, REFERENCE_LABELS
+from python_calamine import CalamineWorkbook
 
 Record = dict[str, object]
 
-FLAGS = {"y": True, "n": False, "是": True, "否": False, "true": True, "false": False, "1": True, "0": False}
+FLAGS = {
+    "y": True,
+    "n": False,
+    "是": True,
+    "否": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+}
 DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -118,7 +126,7 @@ def read_entity_file(path: Path, as_of: dt.date) -> EntityFile:
     names = _header_names(entity)
     rows = raw_rows(path)
     required = {c.name for c in ENTITY_COLUMNS[entity]}
-    for at, row in enumerate(rows[:5]):
+    for at, row in enumerate(rows[:5]):  # noqa: B007 - `at` is used after the loop
         mapped = [names.get(cell.strip()) for cell in row]
         if {m for m in mapped if m} == required:
             header = mapped
@@ -130,7 +138,11 @@ def read_entity_file(path: Path, as_of: dt.date) -> EntityFile:
     for row in rows[at + 1 :]:
         if not any(cell.strip() for cell in row):
             continue
-        record = {name: parse_value(columns[name], cell) for name, cell in zip(header, row, strict=True) if name}
+        record = {
+            name: parse_value(columns[name], cell)
+            for name, cell in zip(header, row, strict=True)
+            if name
+        }
         records.append(record)
     return EntityFile(path, entity, as_of, records, at)
 

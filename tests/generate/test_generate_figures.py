@@ -6,9 +6,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from conftest import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
-
 from budgetperf.generate import PINGLUO_2021
+from conftest import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
 
 pytestmark = pytest.mark.xdist_group("generate")
 F = PINGLUO_2021
@@ -40,14 +39,23 @@ def test_247_new_projects_pre_assessed(pingluo: Generated, point: object) -> Non
 def test_two_departments_evaluated_as_a_whole_for_2_13_yi(pingluo: Generated) -> None:
     evaluations = pingluo.landing.effective("evaluations", YEAR_END)
     departments = {
-        e["subject_code"] for e in evaluations if e["subject_type"] == "department" and e["fiscal_year"] == FY
+        e["subject_code"]
+        for e in evaluations
+        if e["subject_type"] == "department" and e["fiscal_year"] == FY
     }
     assert len(departments) == F.departments_evaluated == 2
-    projects = [p for p in pingluo.landing.effective("projects", YEAR_END) if p["fiscal_year"] == FY]
-    money = sum((p["budget_amount_yuan"] for p in projects if p["department_code"] in departments), Decimal(0))
+    projects = [
+        p for p in pingluo.landing.effective("projects", YEAR_END) if p["fiscal_year"] == FY
+    ]
+    money = sum(
+        (p["budget_amount_yuan"] for p in projects if p["department_code"] in departments),
+        Decimal(0),
+    )
     low, high = F.departments_evaluated_yuan_range
     assert low <= money < high
-    assert (money / 100_000_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == Decimal("2.13")
+    assert (money / 100_000_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == Decimal(
+        "2.13"
+    )
 
 
 def test_2022_county_funds_118_departments_619_targets_79862_92_wan(pingluo: Generated) -> None:
@@ -79,7 +87,9 @@ def test_2022_transfers_23_targets_10781_77_wan(pingluo: Generated) -> None:
 
 
 @pytest.mark.parametrize("point", MONITORING_POINTS)
-def test_79_monitored_projects_93794_72_wan_at_every_checkpoint(pingluo: Generated, point: object) -> None:
+def test_79_monitored_projects_93794_72_wan_at_every_checkpoint(
+    pingluo: Generated, point: object
+) -> None:
     monitored = [
         p
         for p in pingluo.landing.effective("projects", point)  # type: ignore[arg-type]
@@ -103,7 +113,9 @@ def test_nine_categories_13_departments_7_sectors(pingluo: Generated, year: int)
     assert len({p["category"] for p in special}) == F.special_categories == 9
     codes = {p["department_code"] for p in special}
     assert len(codes) == F.special_departments == 13
-    departments = {d["department_code"]: d for d in pingluo.landing.effective("departments", YEAR_END)}
+    departments = {
+        d["department_code"]: d for d in pingluo.landing.effective("departments", YEAR_END)
+    }
     sectors = {departments[c]["sector"] for c in codes}
     assert None not in sectors
     assert len(sectors) == F.special_sectors == 7

@@ -9,12 +9,11 @@ from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from budgetperf.generate.labels import REFERENCE_LABELS
+from budgetperf.generate.rows import grade_of
 from conftest import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
 from generate_readback import Landing, Record, by_key, decode_csv, raw_rows
 from python_calamine import CalamineWorkbook
-
-from budgetperf.generate.labels import REFERENCE_LABELS
-from budgetperf.generate.rows import grade_of
 
 pytestmark = pytest.mark.xdist_group("generate")
 
@@ -79,7 +78,9 @@ def latest_actuals(landing: Landing, point: dt.date) -> dict[tuple[object, ...],
 def final_grades(landing: Landing) -> Counter[str]:
     """R4 + R5 at year-end: third_party > finance > self (data, else imported)."""
     statuses = progress(landing, YEAR_END)
-    targets = [t for t in landing.effective("performance_targets", YEAR_END) if t["fiscal_year"] == FY]
+    targets = [
+        t for t in landing.effective("performance_targets", YEAR_END) if t["fiscal_year"] == FY
+    ]
     actuals = latest_actuals(landing, YEAR_END)
     weighted: defaultdict[object, list[tuple[Decimal, Decimal]]] = defaultdict(list)
     for t in targets:
@@ -98,7 +99,9 @@ def final_grades(landing: Landing) -> Counter[str]:
         if score is None and status != "no_budget" and weighted[code]:
             assert rate is not None
             total_w = sum(w for w, _ in weighted[code])
-            score = 10 * min(Decimal(1), rate) + 90 * sum(w * c for w, c in weighted[code]) / total_w
+            score = (
+                10 * min(Decimal(1), rate) + 90 * sum(w * c for w, c in weighted[code]) / total_w
+            )
         score = score if score is not None else imported.get((code, "self"))
         if score is not None:
             grades[grade_of(score.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))] += 1
@@ -120,13 +123,18 @@ def test_year_end_has_one_overspent_and_idle_funds_at_november(pingluo: Generate
     statuses = Counter(s for s, _ in progress(pingluo.landing, YEAR_END).values())
     assert statuses["overspent"] == 1
     november = progress(pingluo.landing, MONITORING_POINTS[-1])
-    idle = [code for code, (_, rate) in november.items() if rate is not None and rate < Decimal("0.5")]
+    idle = [
+        code for code, (_, rate) in november.items() if rate is not None and rate < Decimal("0.5")
+    ]
     assert 5 <= len(idle) <= 80
 
 
 def test_some_indicators_deviate_at_each_checkpoint(pingluo: Generated) -> None:
     targets = by_key(
-        pingluo.landing.effective("performance_targets", YEAR_END), "fiscal_year", "project_code", "indicator_code"
+        pingluo.landing.effective("performance_targets", YEAR_END),
+        "fiscal_year",
+        "project_code",
+        "indicator_code",
     )
     for point in MONITORING_POINTS:
         actuals = latest_actuals(pingluo.landing, point)
@@ -158,7 +166,11 @@ def test_every_reference_value_is_in_use(pingluo: Generated) -> None:
         assert {p["budget_type"] for p in projects} == set(REFERENCE_LABELS["budget_type"])
         assert {p["fund_source"] for p in projects} == set(REFERENCE_LABELS["fund_source"])
         assert any(p["is_ppp"] for p in projects) and any(p["is_debt"] for p in projects)
-        targets = [t for t in landing.effective("performance_targets", YEAR_END) if t["fiscal_year"] == year]
+        targets = [
+            t
+            for t in landing.effective("performance_targets", YEAR_END)
+            if t["fiscal_year"] == year
+        ]
         assert {t["comparator"] for t in targets} == set(REFERENCE_LABELS["comparator"])
         assert {t["level1"] for t in targets} == set(REFERENCE_LABELS["level1"])
         assert {t["level2"] for t in targets} - {None} == set(REFERENCE_LABELS["level2"])
@@ -167,7 +179,9 @@ def test_every_reference_value_is_in_use(pingluo: Generated) -> None:
     evaluations = landing.effective("evaluations", YEAR_END)
     assert {e["evaluator"] for e in evaluations} == set(REFERENCE_LABELS["evaluator"])
     assert {e["subject_type"] for e in evaluations} == set(REFERENCE_LABELS["subject_type"])
-    conclusions = {a["conclusion"] for f in landing.deliveries("pre_assessments") for a in f.records}
+    conclusions = {
+        a["conclusion"] for f in landing.deliveries("pre_assessments") for a in f.records
+    }
     assert conclusions == set(REFERENCE_LABELS["conclusion"])
 
 
@@ -178,7 +192,13 @@ def test_a_plausible_county_year(pingluo: Generated) -> None:
     total = sum((p["budget_amount_yuan"] for p in projects), Decimal(0))
     assert 5e8 <= total <= 2e9
     names = {d["department_name"] for d in landing.effective("departments", YEAR_END)}
-    for expected in ("平罗县教育体育局", "平罗县卫生健康局", "平罗县农业农村局", "平罗县姚伏镇人民政府", "平罗县红崖子乡人民政府"):
+    for expected in (
+        "平罗县教育体育局",
+        "平罗县卫生健康局",
+        "平罗县农业农村局",
+        "平罗县姚伏镇人民政府",
+        "平罗县红崖子乡人民政府",
+    ):
         assert expected in names
     assert all("@" in str(d["contact_email"]) for d in landing.effective("departments", YEAR_END))
     requests = landing.effective("budget_requests", YEAR_END)
@@ -208,12 +228,35 @@ def test_formats_vary_like_real_exports(pingluo: Generated) -> None:
     assert any(f.path.suffix == ".xlsx" for f in files)
     assert any(f.header_line > 0 for f in files)  # a title row above the header
     blob = "\n".join(texts)
-    for spelling in ("2021-06-30", "2021/6/30", "20210630", "2021年6月30日", '"1,', "预算金额(元)", "amount_yuan"):
+    for spelling in (
+        "2021-06-30",
+        "2021/6/30",
+        "20210630",
+        "2021年6月30日",
+        '"1,',
+        "预算金额(元)",
+        "amount_yuan",
+    ):
         assert spelling in blob, spelling
-    for label in ("一般公共预算", "产出指标", "数量指标", "≥", "定性", "自评", "优", "予以支持", "乡镇"):
+    for label in (
+        "一般公共预算",
+        "产出指标",
+        "数量指标",
+        "≥",
+        "定性",
+        "自评",
+        "优",
+        "予以支持",
+        "乡镇",
+    ):
         assert label in blob, label
     flags = {f.path.name: f for f in files}
     assert flags
-    notes = [f for f in files if f.path.suffix == ".xlsx" and "说明" in CalamineWorkbook.from_path(str(f.path)).sheet_names]
+    notes = [
+        f
+        for f in files
+        if f.path.suffix == ".xlsx"
+        and "说明" in CalamineWorkbook.from_path(str(f.path)).sheet_names
+    ]
     assert notes
     assert {p.month for p in POINTS} == {6, 9, 11, 12}

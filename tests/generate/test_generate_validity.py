@@ -10,10 +10,9 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from budgetperf.generate.rows import grade_of
 from conftest import BY, FY, POINTS, YEAR_END, Generated
 from generate_readback import by_key
-
-from budgetperf.generate.rows import grade_of
 
 pytestmark = pytest.mark.xdist_group("generate")
 
@@ -49,7 +48,11 @@ def test_manifests_match_their_files(pingluo: Generated) -> None:
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
             read = next(f for f in pingluo.landing.files if f.path == path)
             assert entry["rows"] == len(read.records)
-            money = {"projects": "budget_amount_yuan", "budget_execution": "amount_yuan", "budget_requests": "requested_yuan"}
+            money = {
+                "projects": "budget_amount_yuan",
+                "budget_execution": "amount_yuan",
+                "budget_requests": "requested_yuan",
+            }
             if read.entity in money:
                 total = sum((r[money[read.entity]] for r in read.records), Decimal(0))
                 assert Decimal(entry["amount_yuan_total"]) == total
@@ -72,11 +75,15 @@ def test_codes_refer_to_existing_things(pingluo: Generated) -> None:
         project_keys = {(p["fiscal_year"], p["project_code"]) for p in projects}
         targets = landing.effective("performance_targets", point)
         assert {(t["fiscal_year"], t["project_code"]) for t in targets} <= project_keys
-        indicator_keys = {(t["fiscal_year"], t["project_code"], t["indicator_code"]) for t in targets}
+        indicator_keys = {
+            (t["fiscal_year"], t["project_code"], t["indicator_code"]) for t in targets
+        }
         payments = landing.effective("budget_execution", point)
         assert {(r["fiscal_year"], r["project_code"]) for r in payments} <= project_keys
         actuals = landing.effective("indicator_actuals", point)
-        assert {(a["fiscal_year"], a["project_code"], a["indicator_code"]) for a in actuals} <= indicator_keys
+        assert {
+            (a["fiscal_year"], a["project_code"], a["indicator_code"]) for a in actuals
+        } <= indicator_keys
         assert all(a["as_of"] <= point for a in actuals)  # type: ignore[operator]
 
     projects = landing.effective("projects", YEAR_END)
@@ -84,7 +91,9 @@ def test_codes_refer_to_existing_things(pingluo: Generated) -> None:
     evaluations = landing.effective("evaluations", YEAR_END)
     for e in evaluations:
         if e["subject_type"] == "project":
-            assert (e["fiscal_year"], e["subject_code"]) in {(p["fiscal_year"], p["project_code"]) for p in projects}
+            assert (e["fiscal_year"], e["subject_code"]) in {
+                (p["fiscal_year"], p["project_code"]) for p in projects
+            }
         else:
             assert e["subject_code"] in departments
     prior_year = {p["project_code"] for p in projects if p["fiscal_year"] == FY}
@@ -142,7 +151,10 @@ def test_targets_are_well_formed(pingluo: Generated) -> None:
 
 def test_actuals_are_well_formed(pingluo: Generated) -> None:
     targets = by_key(
-        pingluo.landing.effective("performance_targets", YEAR_END), "fiscal_year", "project_code", "indicator_code"
+        pingluo.landing.effective("performance_targets", YEAR_END),
+        "fiscal_year",
+        "project_code",
+        "indicator_code",
     )
     for a in pingluo.landing.effective("indicator_actuals", YEAR_END):
         target = targets[(a["fiscal_year"], a["project_code"], a["indicator_code"])]
@@ -157,7 +169,9 @@ def test_scores_and_grades(pingluo: Generated) -> None:
     for f in pingluo.landing.deliveries("evaluations"):
         for e in f.records:
             score = e["score"]
-            assert isinstance(score, Decimal) and 0 <= score <= 100 and score.as_tuple().exponent >= -2
+            assert (
+                isinstance(score, Decimal) and 0 <= score <= 100 and score.as_tuple().exponent >= -2
+            )
             if e["grade"] is not None:
                 assert e["grade"] == grade_of(score)
             if e["report_quality_score"] is not None:
@@ -165,14 +179,19 @@ def test_scores_and_grades(pingluo: Generated) -> None:
             assert e["evaluated_on"] <= YEAR_END  # type: ignore[operator]
     for f in pingluo.landing.deliveries("pre_assessments"):
         for a in f.records:
-            dims = [a[c] for c in ("necessity", "economy", "target_rationality", "feasibility", "compliance")]
+            dims = [
+                a[c]
+                for c in ("necessity", "economy", "target_rationality", "feasibility", "compliance")
+            ]
             assert all(isinstance(d, Decimal) and 0 <= d <= 20 for d in dims)
             assert a["assessed_on"] < dt.date(a["fiscal_year"], 1, 1)  # type: ignore[operator, arg-type]
             assert (a["conclusion"] == "reject") == (sum(dims) < 60)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("entity", ["budget_execution", "indicator_actuals"])
-def test_every_snapshot_is_the_complete_state_as_of_its_date(pingluo: Generated, entity: str) -> None:
+def test_every_snapshot_is_the_complete_state_as_of_its_date(
+    pingluo: Generated, entity: str
+) -> None:
     """The 09-30 payments are all payments dated up to 09-30, not just the quarter."""
     files = pingluo.landing.deliveries(entity)
     final = files[-1]
@@ -189,7 +208,9 @@ def test_2021_projects_are_redelivered_whole_with_adjustments(pingluo: Generated
     before = by_key(first.records, "project_code")
     after = by_key(adjusted.records, "project_code")
     assert before.keys() == after.keys()
-    changed = [k for k in before if before[k]["budget_amount_yuan"] != after[k]["budget_amount_yuan"]]
+    changed = [
+        k for k in before if before[k]["budget_amount_yuan"] != after[k]["budget_amount_yuan"]
+    ]
     assert 5 <= len(changed) <= 20
     assert not any(after[k]["is_monitored"] for k in changed)
     assert any(after[k]["budget_amount_yuan"] == 0 for k in changed)  # funds recovered

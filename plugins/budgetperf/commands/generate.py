@@ -35,9 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
-    parser.add_argument(
-        "--scale", type=_positive, default=1, help="number of counties (default 1)"
-    )
+    parser.add_argument("--scale", type=_positive, default=1, help="number of counties (default 1)")
     parser.add_argument(
         "--overwrite",
         action="store_true",

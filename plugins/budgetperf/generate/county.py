@@ -205,7 +205,9 @@ class _Builder:
         counts = self._counts(units, total)
         projects: list[Project] = []
         for dept, n in zip(units, counts, strict=True):
-            for template, name in _pick(self.rng, PROJECT_POOLS[dept.spec.pool], n, dept.spec.categories):
+            for template, name in _pick(
+                self.rng, PROJECT_POOLS[dept.spec.pool], n, dept.spec.categories
+            ):
                 projects.append(self._county_project(fy, dept, template, name))
         projects.extend(self._transfers(fy, TRANSFERS_2021, {}))
         return projects
@@ -276,9 +278,7 @@ class _Builder:
         transfers = [p for p in projects if p.is_transfer and id(p.department) not in in_evaluated]
         featured = [p for p in projects if p.name in FEATURED and not p.is_transfer]
         candidates = [
-            p
-            for p in projects
-            if not p.is_transfer and p.category != "other" and p not in featured
+            p for p in projects if not p.is_transfer and p.category != "other" and p not in featured
         ]
         needed = self.figures.monitored - len(transfers) - len(featured)
         if needed < 0 or needed > len(candidates):
@@ -394,7 +394,10 @@ class _Builder:
         plain = [
             p
             for p in projects
-            if p.health == "on_track" and not p.is_monitored and not p.adjusted and not p.is_transfer
+            if p.health == "on_track"
+            and not p.is_monitored
+            and not p.adjusted
+            and not p.is_transfer
         ]
         rng.choice(plain).health = "overspent"
 
@@ -481,9 +484,7 @@ class _Builder:
                 projects.append(project)
             covered = {p.template for p in continuing}
             missing = _missing(continuing, dept)
-            pool = tuple(
-                t for t in PROJECT_POOLS[dept.spec.pool] if not (t.must and t in covered)
-            )
+            pool = tuple(t for t in PROJECT_POOLS[dept.spec.pool] if not (t.must and t in covered))
             used = {p.name for p in continuing}
             for template, name in _pick(rng, pool, n - len(continuing), missing, used):
                 project = self._county_project(by, dept, template, name)
@@ -491,8 +492,8 @@ class _Builder:
                 project.pre_assessed = True
                 projects.append(project)
 
-        priors = {(p.department.code, p.name): p for p in p21 if p.is_transfer}
-        transfers = self._transfers(by, self.figures.transfer_targets, priors)
+        transfer_priors = {(p.department.code, p.name): p for p in p21 if p.is_transfer}
+        transfers = self._transfers(by, self.figures.transfer_targets, transfer_priors)
         for t in transfers:
             t.is_monitored = t.prior is not None and t.prior.is_monitored
         return projects + transfers
@@ -539,7 +540,8 @@ class _Builder:
         for p, u in zip(county, units, strict=True):
             p.budget_fen = p.initial_budget_fen = u * step
         weights = [
-            int((p.prior.budget_fen if p.prior else 3_000_000 * 100) * rng.lognormvariate(0, 0.3)) + 1
+            int((p.prior.budget_fen if p.prior else 3_000_000 * 100) * rng.lognormvariate(0, 0.3))
+            + 1
             for p in transfers
         ]
         units = apportion(

@@ -231,7 +231,9 @@ def _actuals(
             value = Decimal((plan[point] + 5_000) // 10_000).scaleb(-2)
         elif kind == "satisfaction":
             surveyed = point == 3 or (point == 2 and rng.random() < 0.4)
-            value = _q(min(100.0, t * quality * rng.uniform(1.0, 1.07)), TENTH) if surveyed else None
+            value = (
+                _q(min(100.0, t * quality * rng.uniform(1.0, 1.07)), TENTH) if surveyed else None
+            )
         else:  # pragma: no cover - the catalog holds only the kinds above
             raise ValueError(f"unknown indicator kind {kind}")
         out.append(value)
@@ -258,7 +260,7 @@ def estimated_self_score(indicators: list[Indicator], spent: int, budget: int) -
     """The R4 self-evaluation score the data imply, rounded to 2 decimals."""
     if budget <= 0:
         return None
-    rated_w = []
+    rated_w: list[tuple[Decimal, Decimal]] = []
     for indicator in indicators:
         actual = indicator.actuals[-1] if indicator.actuals else None
         value = completion(indicator, actual) if actual is not None else None
@@ -267,6 +269,6 @@ def estimated_self_score(indicators: list[Indicator], spent: int, budget: int) -
     if not rated_w:
         return None
     execution = 10 * min(ONE, Decimal(spent) / Decimal(budget))
-    total_w = sum(w for w, _ in rated_w)
-    achieved = sum(w * min(ONE, c) for w, c in rated_w)
+    total_w = sum((w for w, _ in rated_w), Decimal(0))
+    achieved = sum((w * min(ONE, c) for w, c in rated_w), Decimal(0))
     return (execution + 90 * achieved / total_w).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -44,7 +44,9 @@ def apportion(total: int, weights: Sequence[int], minimum: int = 0) -> list[int]
     return parts
 
 
-def lognormal_weights(rng: random.Random, n: int, sigma: float, scale: int = 1_000_000) -> list[int]:
+def lognormal_weights(
+    rng: random.Random, n: int, sigma: float, scale: int = 1_000_000
+) -> list[int]:
     """``n`` positive integer weights with a log-normal spread (the shape of budgets)."""
     return [max(1, int(rng.lognormvariate(0.0, sigma) * scale)) for _ in range(n)]
 

@@ -36,7 +36,12 @@ Payment = tuple[str, int, str, dt.date, int, str, str | None]
 
 def checkpoints(year: int) -> tuple[dt.date, dt.date, dt.date, dt.date]:
     """The monitoring checkpoints and the year-end point (R1)."""
-    return (dt.date(year, 6, 30), dt.date(year, 9, 30), dt.date(year, 11, 30), dt.date(year, 12, 31))
+    return (
+        dt.date(year, 6, 30),
+        dt.date(year, 9, 30),
+        dt.date(year, 11, 30),
+        dt.date(year, 12, 31),
+    )
 
 
 @cache
@@ -87,10 +92,14 @@ def payee_pool(project: Project, rng: random.Random) -> list[str]:
         return f"{prefix}{rng.choice(PAYEE_BRANDS)}{trade}{rng.choice(PAYEE_SUFFIXES)}"
 
     pool: list[str] = []
-    if any(k in name for k in ("建设", "改造", "维修", "工程", "治理", "公路", "桥", "PPP", "债券")):
+    if any(
+        k in name for k in ("建设", "改造", "维修", "工程", "治理", "公路", "桥", "PPP", "债券")
+    ):
         pool += [company("construction") for _ in range(rng.randint(1, 4))]
         pool.append(company("services"))
-    if any(k in name for k in ("补贴", "补助", "救助", "津贴", "保险", "资助", "低保", "养老", "贴息")):
+    if any(
+        k in name for k in ("补贴", "补助", "救助", "津贴", "保险", "资助", "低保", "养老", "贴息")
+    ):
         pool.append(f"宁夏黄河农村商业银行股份有限公司{short}支行（代发）")
         pool.append(f"中国农业银行股份有限公司{short}县支行（代发）")
     if project.department.kind == "township" or project.category in (
@@ -102,7 +111,9 @@ def payee_pool(project: Project, rng: random.Random) -> list[str]:
     if project.category == "education":
         pool += [
             f"{county}{s}"
-            for s in rng.sample(("第一小学", "第二小学", "第三小学", "第四中学", "第五中学", "第一幼儿园"), 3)
+            for s in rng.sample(
+                ("第一小学", "第二小学", "第三小学", "第四中学", "第五中学", "第一幼儿园"), 3
+            )
         ]
     if len(pool) < 3:
         pool += [company(rng.choice(("goods", "services"))) for _ in range(rng.randint(2, 4))]
@@ -117,7 +128,9 @@ def payments(project: Project, seed: int) -> Iterator[Payment]:
         return
     rng = rng_for(seed, project.code, "payments")
     pool = payee_pool(project, rng)
-    n_total = max(2, round(PAYMENTS_PER_SQRT_WAN * (plan[-1] / 1_000_000) ** 0.5 * rng.uniform(0.6, 1.4)))
+    n_total = max(
+        2, round(PAYMENTS_PER_SQRT_WAN * (plan[-1] / 1_000_000) ** 0.5 * rng.uniform(0.6, 1.4))
+    )
     # (date, order within the day, amount, payee): a reversal sorts after its payment.
     records: list[tuple[dt.date, int, int, str | None]] = []
     previous = 0

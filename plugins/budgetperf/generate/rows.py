@@ -164,12 +164,25 @@ def evaluations(year: int) -> Stream:
             rng = rng_for(seed, p.code, "evaluation")
             if p.budget_fen > 0 and p.has_targets and rng.random() < 0.92:
                 plan = spending_plan(p, seed)
-                estimate = estimated_self_score(indicators_for(p, seed, plan), plan[-1], p.budget_fen)
+                estimate = estimated_self_score(
+                    indicators_for(p, seed, plan), plan[-1], p.budget_fen
+                )
                 if estimate is not None:
                     # A unit's own score is near what its data say, never above 100.
-                    score = min(Decimal(100), max(Decimal(0), estimate + score_between(rng, 0, 5) - 3))
+                    score = min(
+                        Decimal(100), max(Decimal(0), estimate + score_between(rng, 0, 5) - 3)
+                    )
                     grade = grade_of(score) if rng.random() < 0.85 else None
-                    yield (year, "project", p.code, "self", score, grade, rng.choice(self_days), None)
+                    yield (
+                        year,
+                        "project",
+                        p.code,
+                        "self",
+                        score,
+                        grade,
+                        rng.choice(self_days),
+                        None,
+                    )
             for evaluator, score_or_none in (
                 ("finance", p.finance_score),
                 ("third_party", p.third_party_score),
@@ -188,7 +201,9 @@ def evaluations(year: int) -> Stream:
                     )
         for e in model.department_evaluations:
             rng = rng_for(seed, e.department.code, e.evaluator, "department_evaluation")
-            quality = Decimal(rng.randint(850, 960)).scaleb(-1) if e.evaluator != "self" else None
+            review: Decimal | None = None
+            if e.evaluator != "self":
+                review = Decimal(rng.randint(850, 960)).scaleb(-1)
             yield (
                 year,
                 "department",
@@ -197,7 +212,7 @@ def evaluations(year: int) -> Stream:
                 e.score,
                 grade_of(e.score),
                 rng.choice(review_days),
-                quality,
+                review,
             )
 
     return stream

@@ -96,7 +96,12 @@ class GenerationReport:
         return sum(f.size for f in self.files)
 
 
-D1, D2, D3, D4 = (dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 11, 30), dt.date(2021, 12, 31))
+D1, D2, D3, D4 = (
+    dt.date(2021, 6, 30),
+    dt.date(2021, 9, 30),
+    dt.date(2021, 11, 30),
+    dt.date(2021, 12, 31),
+)
 YES_NO_ZH = ("是", "否")
 
 PINGLUO_2021_FILES: tuple[FilePlan, ...] = (
@@ -198,7 +203,14 @@ PINGLUO_2021_FILES: tuple[FilePlan, ...] = (
         D4,
         "projects",
         "projects_2022",
-        FileStyle("xlsx", header="zh", title="2022年项目支出预算表", refs="label", flags=YES_NO_ZH, notes=True),
+        FileStyle(
+            "xlsx",
+            header="zh",
+            title="2022年项目支出预算表",
+            refs="label",
+            flags=YES_NO_ZH,
+            notes=True,
+        ),
     ),
     FilePlan(
         D4,
@@ -215,7 +227,9 @@ PINGLUO_2021_FILES: tuple[FilePlan, ...] = (
             level_suffix=True,
         ),
     ),
-    FilePlan(D4, "pre_assessments", "pre_assessments_2022", FileStyle("csv", "utf-8", "en", newline="\n")),
+    FilePlan(
+        D4, "pre_assessments", "pre_assessments_2022", FileStyle("csv", "utf-8", "en", newline="\n")
+    ),
     FilePlan(
         D4,
         "budget_execution",
@@ -228,7 +242,9 @@ PINGLUO_2021_FILES: tuple[FilePlan, ...] = (
         D4,
         "evaluations",
         "evaluations_2021",
-        FileStyle("xlsx", header="zh", title="2021年度绩效评价结果汇总表", refs="label", notes=True),
+        FileStyle(
+            "xlsx", header="zh", title="2021年度绩效评价结果汇总表", refs="label", notes=True
+        ),
     ),
     FilePlan(
         D4,
@@ -241,7 +257,8 @@ PINGLUO_2021_FILES: tuple[FilePlan, ...] = (
 SCENARIOS: dict[str, Scenario] = {
     "pingluo-2021": Scenario(
         "pingluo-2021",
-        "Pingluo County (平罗县): fiscal year 2021 monitored and evaluated, the 2022 budget declared",
+        "Pingluo County (平罗县): fiscal year 2021 monitored and evaluated, "
+        "the 2022 budget declared",
         PINGLUO_2021_FILES,
         PINGLUO_2021,
     ),
@@ -343,7 +360,9 @@ def _write(
         style = _style_at_scale(plan, scale)
         folder = staging / f"{plan.as_of:%Y%m%d}"
         folder.mkdir(exist_ok=True)
-        writer = open_writer(folder / f"{plan.entity}.{style.format}", plan.entity, style, plan.as_of)
+        writer = open_writer(
+            folder / f"{plan.entity}.{style.format}", plan.entity, style, plan.as_of
+        )
         writers.append((plan, style, writer))
         at = column_index(plan.entity, plan.until_column) if plan.until_column else -1
         routes.setdefault(plan.stream, []).append((writer, at, plan.as_of))

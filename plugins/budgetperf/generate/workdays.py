@@ -37,7 +37,8 @@ _HOLIDAYS: dict[int, list[dt.date]] = {
 _MAKEUP_WORKDAYS: dict[int, list[dt.date]] = {
     2020: [dt.date(2020, m, d) for m, d in ((1, 19), (4, 26), (5, 9), (6, 28), (9, 27), (10, 10))],
     2021: [
-        dt.date(2021, m, d) for m, d in ((2, 7), (2, 20), (4, 25), (5, 8), (9, 18), (9, 26), (10, 9))
+        dt.date(2021, m, d)
+        for m, d in ((2, 7), (2, 20), (4, 25), (5, 8), (9, 18), (9, 26), (10, 9))
     ],
 }
 

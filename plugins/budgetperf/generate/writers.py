@@ -116,7 +116,12 @@ class CsvWriter(_Totals):
         self._flush()
         self._file.close()
         return WrittenFile(
-            self.path, self.entity, self.rows, self._hash.hexdigest(), self._size, self.amount_yuan_total
+            self.path,
+            self.entity,
+            self.rows,
+            self._hash.hexdigest(),
+            self._size,
+            self.amount_yuan_total,
         )
 
 
@@ -148,7 +153,9 @@ class XlsxWriter(_Totals):
         if self._style.notes:
             notes = self._book.create_sheet(title="说明")
             notes.append(["数据来源", EXPORT_SYSTEM])
-            notes.append(["导出日期", f"{self._as_of.year}年{self._as_of.month}月{self._as_of.day}日"])
+            notes.append(
+                ["导出日期", f"{self._as_of.year}年{self._as_of.month}月{self._as_of.day}日"]
+            )
             notes.append(["金额单位", "元"])
             notes.append(["记录数", str(self.rows)])
         stamp = dt.datetime.combine(self._as_of, dt.time(18, 0))
@@ -172,7 +179,10 @@ def _normalise_zip(source: Path, target: Path, stamp: dt.datetime) -> tuple[str,
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            with src.open(info) as data, dst.open(entry, "w", force_zip64=info.file_size > 2**31) as out:
+            with (
+                src.open(info) as data,
+                dst.open(entry, "w", force_zip64=info.file_size > 2**31) as out,
+            ):
                 while chunk := data.read(1 << 20):
                     out.write(chunk)
     digest = hashlib.sha256()
@@ -194,4 +204,3 @@ def write_manifest(folder: Path, files: list[WrittenFile]) -> Path:
     text = json.dumps({"files": entries}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     path.write_bytes(text.encode("utf-8"))
     return path
-
