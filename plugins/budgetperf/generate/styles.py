@@ -110,7 +110,13 @@ def formatter(column: Column, style: FileStyle) -> Formatter:
     if kind == "ref":
         labels = _ref_labels(column, style)
         return lambda v: "" if v is None else labels[v]  # type: ignore[index]
-    return lambda v: "" if v is None else str(v)
+
+    def text(v: object) -> str:
+        if v.__class__ is str:
+            return v  # type: ignore[return-value]
+        return "" if v is None else str(v)
+
+    return text
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,12 @@ class Layout:
     positions: list[int]
     formatters: list[Formatter]
 
+    def __post_init__(self) -> None:
+        # The hot path of a large run: one pass over prepared (position, formatter) pairs.
+        object.__setattr__(self, "_pairs", tuple(zip(self.positions, self.formatters, strict=True)))
+
     def cells(self, row: tuple[object, ...]) -> list[str]:
-        return [f(row[i]) for i, f in zip(self.positions, self.formatters, strict=True)]
+        return [f(row[i]) for i, f in self._pairs]  # type: ignore[attr-defined]
 
 
 def layout(entity: str, style: FileStyle) -> Layout:

@@ -84,6 +84,8 @@ class CsvWriter(_Totals):
         self._size = 0
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer, lineterminator=style.newline)
+        self._writerow = self._csv.writerow
+        self._cells = self._layout.cells
         self._pending = 0
         if style.encoding == "utf-8-sig":
             self._emit(BOM)
@@ -106,7 +108,7 @@ class CsvWriter(_Totals):
         self._pending = 0
 
     def write(self, row: tuple[object, ...]) -> None:
-        self._csv.writerow(self._layout.cells(row))
+        self._writerow(self._cells(row))
         self.count(row)
         self._pending += 1
         if self._pending >= FLUSH_ROWS:
