@@ -44,6 +44,7 @@ REJECTED_PRE_ASSESSMENTS = {2021: 6, 2022: 4}
 FINANCE_EVALUATIONS = {"monitored": 24, "serious": 3, "lagging": 3}
 THIRD_PARTY_EVALUATIONS = {"monitored": 10, "serious": 2}
 PHASES = ("", "二", "三", "四", "五", "六", "七", "八", "九", "十")
+WORKS = ("建设", "改造", "工程", "治理", "维修", "修缮", "整治")
 
 # Relative budget size by template pool: a bureau's special funds dwarf a school's.
 POOL_BUDGET_FACTOR = {
@@ -551,6 +552,15 @@ class _Builder:
             p.budget_fen = p.initial_budget_fen = u * step
 
 
+def _repeat_name(name: str, cycle: int) -> str:
+    """A line funded again in the same year: works get a phase (（二期）), funds a batch
+    (（第二批）), the way allocations are named."""
+    number = PHASES[cycle] if cycle < len(PHASES) else str(cycle + 1)
+    if any(k in name for k in WORKS):
+        return f"{name}（{number}期）"
+    return f"{name}（第{number}批）"
+
+
 def _missing(projects: list[Project], dept: Department) -> tuple[str, ...]:
     return tuple(c for c in dept.spec.categories if all(p.category != c for p in projects))
 
@@ -564,7 +574,7 @@ def _pick(
 ) -> list[tuple[ProjectTemplate, str]]:
     """``n`` (template, project name) pairs from ``pool``: must-have and featured templates
     first, then one of each required category, then the rest shuffled; a template used
-    again becomes a later phase (（二期）) so names stay unique within the department."""
+    again becomes a later phase or batch, so names stay unique within the department."""
     if n <= 0:
         return []
     if not pool:
@@ -579,7 +589,11 @@ def _pick(
             if hit is not None:
                 order.append(hit)
                 rest.remove(hit)
-    order += rest
+    # Any unit also has the everyday lines (业务工作经费, 办公设备购置…): used before a
+    # template repeats as a later phase, which only reads well for works.
+    everyday = [t for t in PROJECT_POOLS["unit"] if t.name not in {x.name for x in pool}]
+    rng.shuffle(everyday)
+    order += rest + everyday
     taken = set(used or ())
     out: list[tuple[ProjectTemplate, str]] = []
     i = 0
@@ -587,8 +601,7 @@ def _pick(
         cycle, at = divmod(i, len(order))
         i += 1
         template = order[at]
-        phase = PHASES[cycle] if cycle < len(PHASES) else str(cycle + 1)
-        name = template.name if cycle == 0 else f"{template.name}（{phase}期）"
+        name = template.name if cycle == 0 else _repeat_name(template.name, cycle)
         if name in taken:
             continue
         taken.add(name)

@@ -116,8 +116,9 @@ def payee_pool(project: Project, rng: random.Random) -> list[str]:
             )
         ]
     if len(pool) < 3:
-        pool += [company(rng.choice(("goods", "services"))) for _ in range(rng.randint(2, 4))]
-        pool.append(rng.choice(UTILITY_PAYEES).format(county=county))
+        pool += [company(rng.choice(("goods", "services"))) for _ in range(rng.randint(2, 5))]
+        if rng.random() < 0.3:  # running costs: power, telecom, fuel, withheld tax
+            pool.append(rng.choice(UTILITY_PAYEES).format(county=county))
     return pool
 
 

@@ -368,6 +368,7 @@ def _write(
         routes.setdefault(plan.stream, []).append((writer, at, plan.as_of))
 
     every = max(1, scale // 20)
+    fy, by = scenario.figures.fiscal_year, scenario.figures.budget_year
     for index in range(scale):
         model = build_county(seed, index, scenario.figures)
         for stream_name, targets in routes.items():
@@ -379,7 +380,7 @@ def _write(
         if scale == 1:
             emit(
                 f"county {model.county.name} ({model.code}): {len(model.departments)} units, "
-                f"{len(model.projects[2021])} projects in 2021, {len(model.projects[2022])} in 2022"
+                f"{len(model.projects[fy])} projects in {fy}, {len(model.projects[by])} in {by}"
             )
         elif done % every == 0 or done == scale:
             rows = sum(w.rows for _, _, w in writers)
