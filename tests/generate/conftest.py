@@ -1,30 +1,15 @@
 """One generated pingluo-2021 landing, read back, shared by the generator's tests.
 
 Each test module marks itself ``xdist_group("generate")`` so the landing is generated
-once per test run, not once per worker.
+once per test run, not once per worker. Shared names live in generate_readback.py, not
+here: test modules import it by name, and another conftest may share this module name.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 import pytest
-from budgetperf.generate import DEFAULT_SEED, GenerationReport, generate_scenario
-from generate_readback import Landing, read_landing
-
-FY = 2021
-BY = 2022
-POINTS = (dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 11, 30), dt.date(2021, 12, 31))
-MONITORING_POINTS = POINTS[:3]
-YEAR_END = POINTS[3]
-
-
-@dataclass
-class Generated:
-    report: GenerationReport
-    landing: Landing
-    messages: list[str]
+from budgetperf.generate import DEFAULT_SEED, generate_scenario
+from generate_readback import Generated, read_landing
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from budgetperf.generate import GenerationReport
 from budgetperf.generate.entities import ENTITY_COLUMNS, Column
 from budgetperf.generate.labels import COLUMN_LABELS, LEVEL_SUFFIX, REFERENCE_LABELS
 from python_calamine import CalamineWorkbook
@@ -193,3 +194,20 @@ def by_key(records: Iterable[Record], *columns: str) -> dict[tuple[object, ...],
             raise ReadError(f"duplicate key {key}")
         out[key] = r
     return out
+
+
+# The points of fiscal year 2021 (R1) and the years of the scenario.
+FY = 2021
+BY = 2022
+POINTS = (dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 11, 30), dt.date(2021, 12, 31))
+MONITORING_POINTS = POINTS[:3]
+YEAR_END = POINTS[3]
+
+
+@dataclass
+class Generated:
+    """The shared generated landing: what the generator reported and what was read back."""
+
+    report: GenerationReport
+    landing: Landing
+    messages: list[str]

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from budgetperf.cli import main
 from budgetperf.generate import generate_scenario
-from conftest import Generated
-from generate_readback import read_landing
+from generate_readback import Generated, read_landing
 
 pytestmark = pytest.mark.xdist_group("generate")
 

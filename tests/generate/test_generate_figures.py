@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from budgetperf.generate import PINGLUO_2021
-from conftest import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
+from generate_readback import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
 
 pytestmark = pytest.mark.xdist_group("generate")
 F = PINGLUO_2021

@@ -11,8 +11,19 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from budgetperf.generate.labels import REFERENCE_LABELS
 from budgetperf.generate.rows import grade_of
-from conftest import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
-from generate_readback import Landing, Record, by_key, decode_csv, raw_rows
+from generate_readback import (
+    BY,
+    FY,
+    MONITORING_POINTS,
+    POINTS,
+    YEAR_END,
+    Generated,
+    Landing,
+    Record,
+    by_key,
+    decode_csv,
+    raw_rows,
+)
 from python_calamine import CalamineWorkbook
 
 pytestmark = pytest.mark.xdist_group("generate")

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import pytest
 from budgetperf.generate.rows import grade_of
-from conftest import BY, FY, POINTS, YEAR_END, Generated
-from generate_readback import by_key
+from generate_readback import BY, FY, POINTS, YEAR_END, Generated, by_key
 
 pytestmark = pytest.mark.xdist_group("generate")
 
