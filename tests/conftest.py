@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +37,25 @@ def server_url() -> str:
     if configured:
         return configured
     return EmbeddedWarehouse(TEST_HOME / "warehouse").start()
+
+
+@pytest.fixture(scope="session")
+def database_factory(server_url: str) -> Iterator[Callable[[], str]]:
+    """Creates empty databases on the test server for wider-scoped fixtures; drops them all
+    at the end of the session."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = "bp_test_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        created.append(name)
+        return _with_database(server_url, name)
+
+    yield make
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ here: test modules import it by name, and another conftest may share this module
 from __future__ import annotations
 
 import pytest
-from budgetperf.generate import DEFAULT_SEED, generate_scenario
 from generate_readback import Generated, read_landing
+
+from budgetperf.generate import DEFAULT_SEED, generate_scenario
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
+
 from budgetperf.generate import GenerationReport
 from budgetperf.generate.entities import ENTITY_COLUMNS, Column
 from budgetperf.generate.labels import COLUMN_LABELS, LEVEL_SUFFIX, REFERENCE_LABELS
-from python_calamine import CalamineWorkbook
 
 Record = dict[str, object]
 

@@ -7,9 +7,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from generate_readback import Generated, read_landing
+
 from budgetperf.cli import main
 from budgetperf.generate import generate_scenario
-from generate_readback import Generated, read_landing
 
 pytestmark = pytest.mark.xdist_group("generate")
 

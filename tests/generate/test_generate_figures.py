@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from budgetperf.generate import PINGLUO_2021
 from generate_readback import BY, FY, MONITORING_POINTS, POINTS, YEAR_END, Generated
+
+from budgetperf.generate import PINGLUO_2021
 
 pytestmark = pytest.mark.xdist_group("generate")
 F = PINGLUO_2021

@@ -9,8 +9,6 @@ from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from budgetperf.generate.labels import REFERENCE_LABELS
-from budgetperf.generate.rows import grade_of
 from generate_readback import (
     BY,
     FY,
@@ -25,6 +23,9 @@ from generate_readback import (
     raw_rows,
 )
 from python_calamine import CalamineWorkbook
+
+from budgetperf.generate.labels import REFERENCE_LABELS
+from budgetperf.generate.rows import grade_of
 
 pytestmark = pytest.mark.xdist_group("generate")
 

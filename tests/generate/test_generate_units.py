@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from generate_readback import read_entity_file
+
 from budgetperf.generate.catalog import PROJECT_POOLS, TRANSFER_POOLS
 from budgetperf.generate.labels import COLUMN_LABELS, REFERENCE_LABELS
 from budgetperf.generate.money import apportion, format_fen, lognormal_weights, yuan_to_fen
@@ -16,7 +18,6 @@ from budgetperf.generate.names import UNITS
 from budgetperf.generate.styles import FileStyle
 from budgetperf.generate.workdays import workdays
 from budgetperf.generate.writers import open_writer
-from generate_readback import read_entity_file
 
 pytestmark = pytest.mark.xdist_group("generate")
 

@@ -10,8 +10,9 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from budgetperf.generate.rows import grade_of
 from generate_readback import BY, FY, POINTS, YEAR_END, Generated, by_key
+
+from budgetperf.generate.rows import grade_of
 
 pytestmark = pytest.mark.xdist_group("generate")
 
