@@ -76,8 +76,10 @@ def _demo(args: argparse.Namespace) -> int:
 def print_results(settings: Settings, points: list[dt.date]) -> None:
     from budgetperf.transform import mart_row_counts
     from budgetperf.warehouse import connect, resolve_url
+    from budgetperf.warehouse.roles import role_url
 
-    url = resolve_url(settings)
+    # read back as an analyst would: the read-only role
+    url = role_url(resolve_url(settings), "analyst")
     print(f"  warehouse: {url.split('@')[-1]} (budgetperf warehouse url prints the DSN)")
     for mart, rows in mart_row_counts(url).items():
         print(f"  marts.{mart:<28} {rows if rows is not None else '-':>8} rows")
@@ -88,6 +90,7 @@ def print_results(settings: Settings, points: list[dt.date]) -> None:
             group by checkpoint_date order by checkpoint_date
             """
         ).fetchall()
+    with connect(role_url(resolve_url(settings), "publisher")) as conn:
         notices = conn.execute(
             "select kind, status, count(*) from ops.notices group by kind, status order by 1, 2"
         ).fetchall()
