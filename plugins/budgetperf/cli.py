@@ -17,6 +17,8 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
+    "budgetperf.commands.ingest",
+    "budgetperf.commands.bench",
 )
 
 

@@ -65,8 +65,30 @@ class Entity:
 ZERO = Decimal(0)
 
 
-def _c(name: str, kind: Kind, *, required: bool = False, **kwargs: object) -> Column:
-    return Column(name=name, label=LABELS[name], kind=kind, required=required, **kwargs)  # type: ignore[arg-type]
+def _c(
+    name: str,
+    kind: Kind,
+    *,
+    required: bool = False,
+    default: str | None = None,
+    choices: dict[str, tuple[str, ...]] | None = None,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+    exclusive_minimum: bool = False,
+    nonzero: bool = False,
+) -> Column:
+    return Column(
+        name=name,
+        label=LABELS[name],
+        kind=kind,
+        required=required,
+        default=default,
+        choices=choices or {},
+        minimum=minimum,
+        maximum=maximum,
+        exclusive_minimum=exclusive_minimum,
+        nonzero=nonzero,
+    )
 
 
 # One label per column name, whatever the entity ("a label is valid for that column in
@@ -124,18 +146,18 @@ LABELS: dict[str, str] = {
     "prior_project_code": "上年项目编码",
 }
 
-BUDGET_TYPES = {
+BUDGET_TYPES: dict[str, tuple[str, ...]] = {
     "general_public": ("一般公共预算",),
     "government_fund": ("政府性基金预算",),
     "state_capital": ("国有资本经营预算",),
     "social_insurance": ("社会保险基金预算",),
 }
-FUND_SOURCES = {
+FUND_SOURCES: dict[str, tuple[str, ...]] = {
     "county": ("县本级",),
     "central_transfer": ("中央转移支付",),
     "region_transfer": ("自治区转移支付",),
 }
-CATEGORIES = {
+CATEGORIES: dict[str, tuple[str, ...]] = {
     "education": ("教育",),
     "science_tech": ("科技",),
     "poverty_alleviation": ("扶贫",),
@@ -181,19 +203,33 @@ LEVEL2_OF_LEVEL1 = {
     "benefit": frozenset({"economic", "social", "ecological", "sustainability"}),
     "satisfaction": frozenset(),
 }
-COMPARATORS = {">=": ("≥",), "<=": ("≤",), "=": (), "qualitative": ("定性",)}
-CONCLUSIONS = {
+COMPARATORS: dict[str, tuple[str, ...]] = {
+    ">=": ("≥",),
+    "<=": ("≤",),
+    "=": (),
+    "qualitative": ("定性",),
+}
+CONCLUSIONS: dict[str, tuple[str, ...]] = {
     "support": ("予以支持",),
     "support_after_adjustment": ("调整后支持",),
     "reject": ("不予支持",),
 }
-SUBJECT_TYPES = {"project": ("项目",), "department": ("部门",)}
-EVALUATORS = {"self": ("自评",), "finance": ("财政评价",), "third_party": ("第三方评价",)}
-GRADES = {"excellent": ("优",), "good": ("良",), "fair": ("中",), "poor": ("差",)}
-DEPARTMENT_KINDS = {"department": ("部门",), "township": ("乡镇",)}
+SUBJECT_TYPES: dict[str, tuple[str, ...]] = {"project": ("项目",), "department": ("部门",)}
+EVALUATORS: dict[str, tuple[str, ...]] = {
+    "self": ("自评",),
+    "finance": ("财政评价",),
+    "third_party": ("第三方评价",),
+}
+GRADES: dict[str, tuple[str, ...]] = {
+    "excellent": ("优",),
+    "good": ("良",),
+    "fair": ("中",),
+    "poor": ("差",),
+}
+DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {"department": ("部门",), "township": ("乡镇",)}
 
-_SCORE = {"minimum": ZERO, "maximum": Decimal(100)}
-_DIMENSION = {"minimum": ZERO, "maximum": Decimal(20)}
+SCORE_MAX = Decimal(100)  # evaluation scores 0-100
+DIMENSION_MAX = Decimal(20)  # each pre-assessment dimension 0-20
 _NO = "f"  # canonical false (PostgreSQL boolean text)
 
 DEPARTMENTS = Entity(
@@ -259,11 +295,11 @@ PRE_ASSESSMENTS = Entity(
         _c("project_code", Kind.TEXT, required=True),
         _c("fiscal_year", Kind.YEAR, required=True),
         _c("assessed_on", Kind.DATE, required=True),
-        _c("necessity", Kind.NUMBER, **_DIMENSION),
-        _c("economy", Kind.NUMBER, **_DIMENSION),
-        _c("target_rationality", Kind.NUMBER, **_DIMENSION),
-        _c("feasibility", Kind.NUMBER, **_DIMENSION),
-        _c("compliance", Kind.NUMBER, **_DIMENSION),
+        _c("necessity", Kind.NUMBER, minimum=ZERO, maximum=DIMENSION_MAX),
+        _c("economy", Kind.NUMBER, minimum=ZERO, maximum=DIMENSION_MAX),
+        _c("target_rationality", Kind.NUMBER, minimum=ZERO, maximum=DIMENSION_MAX),
+        _c("feasibility", Kind.NUMBER, minimum=ZERO, maximum=DIMENSION_MAX),
+        _c("compliance", Kind.NUMBER, minimum=ZERO, maximum=DIMENSION_MAX),
         _c("conclusion", Kind.CHOICE, required=True, choices=CONCLUSIONS),
     ),
     key=("fiscal_year", "project_code"),
@@ -309,12 +345,12 @@ EVALUATIONS = Entity(
         _c("subject_type", Kind.CHOICE, required=True, choices=SUBJECT_TYPES),
         _c("subject_code", Kind.TEXT, required=True),
         _c("evaluator", Kind.CHOICE, required=True, choices=EVALUATORS),
-        _c("score", Kind.NUMBER, required=True, **_SCORE),
+        _c("score", Kind.NUMBER, required=True, minimum=ZERO, maximum=SCORE_MAX),
         # a grade contradicting its score's band is a data-quality failure (R5), checked
         # by the quality gate on the rounded score, not a load reject
         _c("grade", Kind.CHOICE, choices=GRADES),
         _c("evaluated_on", Kind.DATE),
-        _c("report_quality_score", Kind.NUMBER, **_SCORE),
+        _c("report_quality_score", Kind.NUMBER, minimum=ZERO, maximum=SCORE_MAX),
     ),
     key=("fiscal_year", "subject_type", "subject_code", "evaluator"),
     year_column="fiscal_year",

@@ -164,22 +164,23 @@ def rejected_rows(
     limit: int | None = None,
 ) -> tuple[list[RejectedRow], int]:
     """Rejected rows (oldest delivery first) and how many match in all."""
-    where = "where (%(as_of)s::date is null or l.as_of = %(as_of)s)" \
-        " and (%(load_id)s::bigint is null or l.load_id = %(load_id)s)"  # fmt: skip
     params = {"as_of": as_of, "load_id": load_id, "limit": limit}
     with connect(url) as conn:
         count_row = conn.execute(
             "select count(*) from ops.rejected_rows as r"
-            " join ops.loads as l on l.load_id = r.load_id " + where,
+            " join ops.loads as l on l.load_id = r.load_id"
+            " where (%(as_of)s::date is null or l.as_of = %(as_of)s)"
+            " and (%(load_id)s::bigint is null or l.load_id = %(load_id)s)",
             params,
         ).fetchone()
         rows = conn.execute(
             "select r.load_id, l.as_of, r.file_path, r.line_no, r.column_name, r.rule,"
             " r.reason, r.raw_line,"
             " exists (select 1 from ops.reject_acceptances a where a.load_id = r.load_id)"
-            " from ops.rejected_rows as r join ops.loads as l on l.load_id = r.load_id "
-            + where
-            + " order by l.as_of, r.load_id, r.line_no nulls first, r.reject_id"
+            " from ops.rejected_rows as r join ops.loads as l on l.load_id = r.load_id"
+            " where (%(as_of)s::date is null or l.as_of = %(as_of)s)"
+            " and (%(load_id)s::bigint is null or l.load_id = %(load_id)s)"
+            " order by l.as_of, r.load_id, r.line_no nulls first, r.reject_id"
             " limit %(limit)s",
             params,
         ).fetchall()

@@ -244,7 +244,7 @@ def _scan_delivery(delivery: Delivery) -> list[Finding]:
                 identity=identity,
             )
             by_entity.setdefault(entity, []).append(candidate)
-    for entity, candidates in by_entity.items():
+    for candidates in by_entity.values():
         if len(candidates) > 1:
             candidates = [Candidate(**{**c.__dict__, "conflict": True}) for c in candidates]
         delivery.candidates.extend(candidates)

@@ -415,7 +415,7 @@ def _decode_failure(reader: Reader | None, exc: Exception) -> Exception | None:
     line = locate()
     if line is None:
         return None
-    return reader.decode_failure(line)  # type: ignore[attr-defined, no-any-return]
+    return reader.decode_failure(line)  # type: ignore[attr-defined]
 
 
 def _server_problem(exc: BaseException) -> Problem:
@@ -503,7 +503,7 @@ class _Keys:
         self.single = single
         self.hashes: list[Any] = []  # numpy int64 arrays, one per batch
         self.lines: list[Any] = []
-        self.rejected: dict[object, list[int]] = {}
+        self.rejected: dict[bytes | tuple[bytes, ...], list[int]] = {}
 
     def add_valid(self, key_columns: list[list[bytes]], line_nos: Sequence[int]) -> None:
         np = self._np
@@ -787,17 +787,17 @@ def _reject_duplicates(
     for row in conn.execute(query, (load_id, candidates)):
         groups.setdefault(tuple(row[2:]), []).append((int(row[0]), row[1]))
     rejected_lines: dict[tuple[str, ...], list[int]] = {}
-    for key, lines in keys.rejected.items():
-        parts = (key,) if keys.single else key
-        exact = tuple(csv_unfield(p.decode(codec)) for p in parts)  # type: ignore[union-attr]
+    for rejected_key, lines in keys.rejected.items():
+        parts = (rejected_key,) if isinstance(rejected_key, bytes) else rejected_key
+        exact = tuple(csv_unfield(p.decode(codec)) for p in parts)
         rejected_lines.setdefault(exact, []).extend(lines)
     duplicates: list[tuple[int, str | None, tuple[str, ...], list[int]]] = []
-    for key, loaded in groups.items():
-        all_lines = sorted([line for line, _ in loaded] + rejected_lines.get(key, []))
+    for exact_key, loaded in groups.items():
+        all_lines = sorted([line for line, _ in loaded] + rejected_lines.get(exact_key, []))
         if len(all_lines) < 2:
             continue
         for line, year in loaded:
-            duplicates.append((line, year, key, [x for x in all_lines if x != line]))
+            duplicates.append((line, year, exact_key, [x for x in all_lines if x != line]))
     if not duplicates:
         return 0
     lines_to_drop = [d[0] for d in duplicates]
@@ -809,8 +809,8 @@ def _reject_duplicates(
     )
     raws = reader.raw_lines(set(lines_to_drop))
     key_names = ",".join(entity.key)
-    for line, year, key, others in sorted(duplicates):
-        shown = ", ".join(key)
+    for line, year, exact_key, others in sorted(duplicates):
+        shown = ", ".join(exact_key)
         other_zh = "、".join(map(str, others))
         other_en = ", ".join(map(str, others))
         problem = Problem(

@@ -91,7 +91,8 @@ def sha_mismatch(entry: ManifestEntry, sha256: str) -> Problem | None:
         return None
     return Problem(
         "file",
-        f"与 _manifest.json 不符：sha256 应为 {entry.sha256}，实际为 {sha256}（文件不完整或被改动）",
+        f"与 _manifest.json 不符：sha256 应为 {entry.sha256}，实际为 {sha256}"
+        "（文件不完整或被改动）",
         f"does not match _manifest.json: sha256 should be {entry.sha256} but is {sha256} "
         "(incomplete or altered file)",
     )

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from budgetperf.ingest.entities import HEADER_ALIASES, Entity, Kind, normalize_header
 from budgetperf.ingest.values import Problem
@@ -548,7 +548,8 @@ def check_format(head: bytes, file_format: str) -> None:
                 "save it as .xlsx or .csv",
             )
         raise FileRejected(
-            "文件扩展名是 .xlsx，但内容不是 Excel 工作簿（看起来是文本/CSV）；请改名为 .csv 或重新导出",
+            "文件扩展名是 .xlsx，但内容不是 Excel 工作簿（看起来是文本/CSV）；"
+            "请改名为 .csv 或重新导出",
             "the file is named .xlsx but is not an Excel workbook (it looks like text/CSV); "
             "rename it .csv or export it again",
         )
@@ -589,7 +590,7 @@ class XlsxReader:
             ) from None
         self.header = self._read_header()
 
-    def _rows(self) -> Iterator[tuple[int, list[object]]]:
+    def _rows(self) -> Iterator[tuple[int, list[Any]]]:
         # iter_rows starts at the sheet's first row: the index is the row number - 1
         for index, row in enumerate(self._sheet.iter_rows()):
             yield index + 1, row

@@ -153,7 +153,7 @@ def row_rules(entity: Entity, refs: References, encoding: str) -> list[RowRule]:
     as_of = refs.as_of.isoformat()
     departments = {enc(code) for code in refs.departments}
     projects = {(str(year).encode(), enc(code)) for year, code in refs.projects}
-    targets = {
+    targets: dict[tuple[bytes, ...], str] = {
         (str(year).encode(), enc(project), enc(indicator)): comparator
         for (year, project, indicator), comparator in refs.targets.items()
     }
