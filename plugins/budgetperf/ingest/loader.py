@@ -147,7 +147,8 @@ def load_landing(
         _record_findings(conn, findings)
         for delivery in deliveries:
             for candidate in delivery.ordered():
-                result = _load_candidate(conn, delivery, candidate, progress)
+                conflict = _conflict_identity(delivery, candidate)
+                result = _load_candidate(conn, delivery, candidate, conflict, progress)
                 report.files.append(result)
                 log.info(
                     "budgetperf: %s %s: %d rows read, %d loaded, %d rejected%s",
@@ -180,10 +181,31 @@ def _fingerprint(parts: dict[str, object]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _conflict_identity(delivery: Delivery, candidate: Candidate) -> list[list[str]] | None:
+    """For a csv + xlsx pair, what identifies the pair: both of its files' contents.
+
+    Both ledger rows of a pair carry one fingerprint, so a re-run skips both; a change to
+    either file (or removing one) makes a new decision.
+    """
+    if not candidate.conflict:
+        return None
+    identity: list[list[str]] = []
+    for other in delivery.candidates:
+        if other.entity == candidate.entity:
+            with _maybe_open(delivery, other) as (handle, problem):
+                if handle is not None:
+                    sha = sha256_of(handle)[0]
+                else:
+                    sha = other.identity or (problem.en if problem else "")
+            identity.append([other.name, sha])
+    return sorted(identity)
+
+
 def _load_candidate(
     conn: psycopg.Connection,
     delivery: Delivery,
     candidate: Candidate,
+    conflict: list[list[str]] | None,
     progress: ProgressCallback | None,
 ) -> FileResult:
     started = time.monotonic()
@@ -208,10 +230,10 @@ def _load_candidate(
             )
             fingerprint = _fingerprint(
                 {
-                    "sha256": sha,
-                    "format": candidate.file_format,
-                    "refused": refused.en if refused else None,
-                    "conflict": candidate.conflict,
+                    "sha256": sha if conflict is None else None,
+                    "format": candidate.file_format if conflict is None else None,
+                    "refused": refused.en if refused and conflict is None else None,
+                    "conflict": conflict,
                     "manifest": entry.identity() if entry else None,
                     "manifest_problem": delivery.manifest_problem.en
                     if delivery.manifest_problem
@@ -219,13 +241,8 @@ def _load_candidate(
                     "references": refs.context,
                 }
             )
-            latest = conn.execute(
-                "select load_id, fingerprint, status, rows_read, rows_loaded, rows_rejected,"
-                " reason, encoding from ops.loads where entity = %s and as_of = %s"
-                " order by load_id desc limit 1",
-                (candidate.entity, candidate.as_of),
-            ).fetchone()
-            if latest is not None and latest[1] == fingerprint:
+            latest = _latest_decision(conn, candidate, fingerprint)
+            if latest is not None:
                 return FileResult(
                     candidate.entity,
                     candidate.as_of,
@@ -280,6 +297,29 @@ def _load_candidate(
             )
     result.seconds = time.monotonic() - started
     return result
+
+
+def _latest_decision(
+    conn: psycopg.Connection, candidate: Candidate, fingerprint: str
+) -> tuple[Any, ...] | None:
+    """This file's load, if the latest decision about its (entity, as_of) has its
+    fingerprint: then the file is already what the ledger says, and is skipped.
+
+    The latest decision is the newest load of (entity, as_of) and the loads just before it
+    that share its fingerprint (a csv + xlsx pair is one decision written as two rows).
+    """
+    rows = conn.execute(
+        "select load_id, fingerprint, status, rows_read, rows_loaded, rows_rejected,"
+        " reason, encoding, file_path from ops.loads where entity = %s and as_of = %s"
+        " order by load_id desc",
+        (candidate.entity, candidate.as_of),
+    ).fetchall()
+    for row in rows:
+        if row[1] != fingerprint:
+            return None
+        if row[8] == candidate.rel_path:
+            return tuple(row)
+    return None
 
 
 @contextmanager

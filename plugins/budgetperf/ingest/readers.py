@@ -166,17 +166,32 @@ def _undecodable(line_no: int) -> FileRejected:
     )
 
 
-def sniff_encoding(head: bytes) -> str:
-    """The encoding to try first, from the start of the file."""
+def sniff_encoding(head: bytes, *, complete: bool) -> str:
+    """The file's encoding, from its start (``complete``: the sample is the whole file).
+
+    UTF-8 if the sample decodes as UTF-8, else GB18030 if it decodes as that. If neither
+    does, the file is rejected here, naming the line where the decoder that got further
+    failed: a file that is UTF-8 up to line 5 mixes encodings at line 5.
+    """
     if head.startswith(UTF8_BOM):
         return "utf-8-sig"
     try:
         head.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError as exc:
-        # a multi-byte character cut by the end of the sample is still UTF-8
-        if exc.start < len(head) - 4:
+        if not complete and exc.reason == "unexpected end of data":
+            return "utf-8"  # a character cut by the end of the sample
+        utf8_failure = exc.start
+    try:
+        head.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        if not complete and exc.reason == "incomplete multibyte sequence":
             return "gb18030"
-    return "utf-8"
+        gb_failure = exc.start
+    if utf8_failure > gb_failure:
+        raise _mixed(head.count(b"\n", 0, utf8_failure) + 1)
+    raise _undecodable(head.count(b"\n", 0, gb_failure) + 1)
 
 
 def _mixed(line_no: int) -> FileRejected:
@@ -205,9 +220,10 @@ class CsvReader:
         self._chunk_bytes = chunk_bytes
         self.total = size
         handle.seek(0)
-        head = handle.read(min(chunk_bytes, 1 << 20))
+        sample = min(chunk_bytes, 1 << 20)
+        head = handle.read(sample)
         if encoding is None:
-            encoding = sniff_encoding(head)
+            encoding = sniff_encoding(head, complete=len(head) < sample)
         self.encoding = encoding
         # no evidence either way in the sample: a later non-UTF-8 byte means GB18030
         self._sample_ascii = head.isascii()
