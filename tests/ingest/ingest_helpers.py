@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-
 from budgetperf.ingest import ENTITIES, LoadReport, load_landing
 
 AS_OF = "20230630"
@@ -61,6 +60,11 @@ def base_delivery(landing: Path, *, as_of: str = AS_OF, **files: str | bytes | N
 def query(url: str, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def execute(url: str, sql: str, params: Any = ()) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(sql, params)  # type: ignore[arg-type]
 
 
 def ledger(url: str) -> dict[str, dict[str, Any]]:

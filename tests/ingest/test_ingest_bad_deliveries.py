@@ -65,17 +65,16 @@ def test_undecodable_bytes_reject_the_file_whole(warehouse_url: str, landing: Pa
 def test_a_file_mixing_utf8_and_gbk_is_rejected_not_turned_into_mojibake(
     warehouse_url: str, landing: Path
 ) -> None:
-    content = (
-        EXECUTION.encode("utf-8")
-        + "R4,2023,P001,2023-03-01,5.00,V4,丙公司\n".encode("gbk")
-    )
+    content = EXECUTION.encode("utf-8") + "R4,2023,P001,2023-03-01,5.00,V4,丙公司\n".encode("gbk")
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     assert_rejected_whole(warehouse_url, BE, "第 5 行", "混用了编码", "mixes encodings")
 
 
 def test_missing_required_column_rejects_the_file(warehouse_url: str, landing: Path) -> None:
-    content = "record_id,fiscal_year,project_code,payment_date,voucher_no\nR1,2023,P001,2023-03-01,V\n"
+    content = (
+        "record_id,fiscal_year,project_code,payment_date,voucher_no\nR1,2023,P001,2023-03-01,V\n"
+    )
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     assert_rejected_whole(
@@ -85,7 +84,9 @@ def test_missing_required_column_rejects_the_file(warehouse_url: str, landing: P
 
 
 def test_rows_sharing_a_key_are_all_rejected(warehouse_url: str, landing: Path) -> None:
-    content = EXECUTION + "R1,2023,P002,2023-06-01,70.00,V6,丁公司\nR4,2023,P002,2023-06-02,1.00,,\n"
+    content = (
+        EXECUTION + "R1,2023,P002,2023-06-01,70.00,V6,丁公司\nR4,2023,P002,2023-06-02,1.00,,\n"
+    )
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     found = rejects(warehouse_url, BE)
@@ -135,7 +136,9 @@ def test_an_amount_of_zero_is_rejected(warehouse_url: str, landing: Path) -> Non
 
 
 def test_a_non_numeric_amount_is_rejected(warehouse_url: str, landing: Path) -> None:
-    content = EXECUTION + "R4,2023,P002,2023-06-01,12元,V4,丁公司\nR5,2023,P002,2023-06-01,1.005,,\n"
+    content = (
+        EXECUTION + "R4,2023,P002,2023-06-01,12元,V4,丁公司\nR5,2023,P002,2023-06-01,1.005,,\n"
+    )
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     found = rejects(warehouse_url)
@@ -204,7 +207,9 @@ def test_a_bad_reference_value_is_rejected(warehouse_url: str, landing: Path) ->
     load_and_rerun(warehouse_url, landing)
     found = rejects(warehouse_url)
     assert [(r[1], r[2], r[3]) for r in found] == [(4, "budget_type", "reference_value")]
-    assert found[0][4].startswith("第 4 行 budget_type '一般预算' 不是有效值，可选：general_public（一般公共预算）")
+    assert found[0][4].startswith(
+        "第 4 行 budget_type '一般预算' 不是有效值，可选：general_public（一般公共预算）"
+    )
     assert "expected one of: general_public (一般公共预算)" in found[0][4]
     assert ledger(warehouse_url)[PR]["rows_loaded"] == 2
     assert_clean(warehouse_url, DE, BE)
@@ -233,7 +238,9 @@ def test_manifest_row_count_mismatch(warehouse_url: str, landing: Path) -> None:
     base_delivery(landing)
     _manifest(landing, rows=4)
     load_and_rerun(warehouse_url, landing)
-    assert_rejected_whole(warehouse_url, BE, "数据行数应为 4，实际为 3", "4 data rows expected, 3 found")
+    assert_rejected_whole(
+        warehouse_url, BE, "数据行数应为 4，实际为 3", "4 data rows expected, 3 found"
+    )
     assert ledger(warehouse_url)[BE]["rows_read"] == 3
     assert_clean(warehouse_url, DE, PR)  # not listed in the manifest: loaded
     assert "not listed in _manifest.json" in ledger(warehouse_url)[PR]["notes"]
@@ -258,7 +265,7 @@ def test_manifest_total_mismatch(warehouse_url: str, landing: Path) -> None:
 def test_a_matching_manifest_passes_and_totals_count_rejected_rows_too(
     warehouse_url: str, landing: Path
 ) -> None:
-    content = EXECUTION + "R4,2023,P002,2021-06-01,\"1,000.00\",V4,丁公司\n"  # wrong year
+    content = EXECUTION + 'R4,2023,P002,2021-06-01,"1,000.00",V4,丁公司\n'  # wrong year
     base_delivery(landing, budget_execution__csv=content)
     sha = hashlib.sha256(content.encode()).hexdigest()
     _manifest(landing, rows=4, sha256=sha.upper(), amount_yuan_total="2100.50")
@@ -360,14 +367,22 @@ def test_rows_with_several_problems_are_rejected_once(warehouse_url: str, landin
     found = rejects(warehouse_url)
     assert len(found) == 1
     line, column, rule, reason, raw = found[0][1:]
-    assert (line, column, rule) == (5, "record_id,payment_date,amount_yuan,project_code", "required")
-    assert reason.startswith("第 5 行 record_id 必填，但为空；payment_date '2023-13-01' 不是有效日期")
+    assert (line, column, rule) == (
+        5,
+        "record_id,payment_date,amount_yuan,project_code",
+        "required",
+    )
+    assert reason.startswith(
+        "第 5 行 record_id 必填，但为空；payment_date '2023-13-01' 不是有效日期"
+    )
     assert raw == ",2023,P999,2023-13-01,0,V4,"
     assert ledger(warehouse_url)[BE]["rows_rejected"] == 1
 
 
 def test_departments_are_the_whole_entity(warehouse_url: str, landing: Path) -> None:
-    base_delivery(landing, departments__csv=DEPARTMENTS + "D03,,department,,\nD04,部门四,agency,,\n")
+    base_delivery(
+        landing, departments__csv=DEPARTMENTS + "D03,,department,,\nD04,部门四,agency,,\n"
+    )
     load_and_rerun(warehouse_url, landing)
     assert [(r[1], r[2], r[3]) for r in rejects(warehouse_url, DE)] == [
         (4, "department_name", "required"),
