@@ -179,6 +179,7 @@ def test_xlsx_first_sheet_whatever_sheet_is_active(warehouse_url: str, landing: 
     entry = ledger(warehouse_url)[path]
     assert (entry["status"], entry["rows_loaded"], entry["encoding"]) == ("loaded", 3, None)
     assert "明细" in entry["notes"]
+    assert "column voucher_no has 1 cell(s) typed as numbers" in entry["notes"]
     assert query(
         warehouse_url,
         "select line_no, record_id, fiscal_year, payment_date, amount_yuan, voucher_no, payee"
@@ -259,6 +260,35 @@ def test_a_complete_delivery_of_all_eight_entities(warehouse_url: str, landing: 
     ) == [("department", "third_party", "fair"), ("project", "self", "excellent")]
     assert query(warehouse_url, "select fiscal_year from ops.load_fiscal_years y join ops.loads l"
                  " using (load_id) where l.entity = 'budget_requests'") == [(2024,)]  # fmt: skip
+
+
+def test_unknown_columns_are_ignored_and_absent_optional_columns_are_null(
+    warehouse_url: str, landing: Path
+) -> None:
+    content = (
+        "备注,payment_date,record_id,支付金额,fiscal_year,project_code,\n"
+        "x,2023-03-01,R1,1.00,2023,P001,\n"
+        "y,2023-03-02,R2,2.00,2023,P002,\n"
+    )
+    base_delivery(landing, budget_execution__csv=content)
+    load_and_rerun(warehouse_url, landing)
+    entry = ledger(warehouse_url)[BE]
+    assert (entry["rows_loaded"], entry["rows_rejected"]) == (2, 0)
+    assert entry["notes"] == "忽略了不认识的列 备注 / ignored unknown column(s) 备注"
+    assert query(
+        warehouse_url,
+        "select record_id, amount_yuan, voucher_no, payee from raw.budget_execution order by 1",
+    ) == [("R1", Decimal("1.00"), None, None), ("R2", Decimal("2.00"), None, None)]
+
+
+def test_absent_optional_columns_take_their_defaults(warehouse_url: str, landing: Path) -> None:
+    projects = PROJECTS  # no category, is_new, is_monitored, is_ppp, is_debt columns
+    base_delivery(landing, projects__csv=projects)
+    load_and_rerun(warehouse_url, landing)
+    assert query(
+        warehouse_url,
+        "select distinct category, is_new, is_monitored, is_ppp, is_debt from raw.projects",
+    ) == [("other", False, False, False, False)]
 
 
 def test_progress_is_reported_for_each_batch(warehouse_url: str, landing: Path) -> None:

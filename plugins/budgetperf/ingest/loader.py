@@ -478,6 +478,12 @@ def _notes(reader: Reader, delivery: Delivery, entry: ManifestEntry | None) -> l
         notes.append(
             "_manifest.json 未列出此文件，未核对 / not listed in _manifest.json, not verified"
         )
+    for column, count in getattr(reader, "numeric_text_cells", {}).items():
+        notes.append(
+            f"列 {column} 有 {count} 个单元格是数字格式，Excel 可能已丢掉前导零（如 001 → 1）"
+            f" / column {column} has {count} cell(s) typed as numbers: Excel may have dropped"
+            " leading zeros (001 -> 1)"
+        )
     sheet = getattr(reader, "sheet_name", None)
     if sheet:
         notes.append(f"读取第一个工作表 {sheet!r} / read the first worksheet {sheet!r}")

@@ -48,6 +48,8 @@ XLSX_BATCH_ROWS = 20_000
 HEADER_SEARCH_ROWS = 10  # the header must be among the first 10 non-blank rows
 
 UTF8_BOM = codecs.BOM_UTF8
+# every byte but the field and line separators, for bytes.translate(None, ...)
+_NOT_SEPARATORS = bytes(b for b in range(256) if b not in b",\n")
 
 
 class FileRejected(Exception):
@@ -234,7 +236,7 @@ class CsvReader:
     # -- chunks of whole lines --------------------------------------------------------------
 
     def _chunks(self) -> Iterator[tuple[bytes, int, int]]:
-        """(chunk, first line number, bytes consumed): whole lines, CRLF -> LF, validated."""
+        """(chunk, first line number, bytes consumed): whole lines, CRLF -> LF."""
         handle = self._handle
         handle.seek(0)
         tail = b""
@@ -244,19 +246,21 @@ class CsvReader:
         while True:
             block = handle.read(self._chunk_bytes)
             position += len(block)
-            data = tail + block if tail else block
             if first:
-                if data.startswith(UTF8_BOM):
-                    data = data[len(UTF8_BOM) :]
+                if block.startswith(UTF8_BOM):
+                    block = block[len(UTF8_BOM) :]
                 first = False
             if block:
-                cut = data.rfind(b"\n") + 1
+                cut = block.rfind(b"\n") + 1
                 if cut == 0:  # no line end yet: keep reading
-                    tail = data
+                    tail += block
                     continue
-                chunk, tail = data[:cut], data[cut:]
+                # one copy of the block: the cut-off partial line waits for the next one
+                view = memoryview(block)[:cut]
+                chunk = b"".join((tail, view)) if tail else bytes(view)
+                tail = block[cut:]
             else:
-                chunk, tail = data, b""
+                chunk, tail = tail, b""
             if chunk:
                 if b"\r" in chunk:
                     chunk = chunk.replace(b"\r\n", b"\n")
@@ -313,9 +317,9 @@ class CsvReader:
         header = self.header
         chunks = self._chunks()
         for chunk, first_line, position in chunks:
-            if first_line + chunk.count(b"\n") <= header.line_no:
-                continue
             if first_line <= header.line_no:
+                if first_line + chunk.count(b"\n") <= header.line_no:
+                    continue
                 # drop the title and header lines: they are lines, not data rows
                 skip = header.line_no - first_line + 1
                 start = 0
@@ -339,11 +343,17 @@ class CsvReader:
         ends_with_newline = lines[-1] == b""
         if ends_with_newline:
             lines.pop()
-        counts = list(map(bytes.count, lines, repeat(b",")))
         blank = b"," * commas
         broken: list[tuple[int, str, Problem]] = []
         line_nos: list[int] | range
-        if counts.count(commas) == len(lines) and blank not in lines:
+        # Every line has exactly width-1 commas when the chunk's separators alone read
+        # ",,,,,,\n" n times over: one C pass instead of one count per line.
+        regular = (
+            ends_with_newline
+            and chunk.translate(None, _NOT_SEPARATORS) == (blank + b"\n") * len(lines)
+            and blank not in lines
+        )
+        if regular:
             good = lines
             line_nos = range(first_line, first_line + len(lines))
             flat = chunk.replace(b"\n", b",").split(b",")
@@ -352,6 +362,7 @@ class CsvReader:
         else:
             good = []
             line_nos = []
+            counts = list(map(bytes.count, lines, repeat(b",")))
             for offset, (line, count) in enumerate(zip(lines, counts, strict=True)):
                 if count == commas and line != blank:
                     good.append(line)
@@ -597,6 +608,9 @@ class XlsxReader:
             # the first sheet by position, whatever sheet was active when it was saved
             self._sheet = book.get_sheet_by_index(sheets[0])
             self.sheet_name = str(self._sheet.name)
+            # text columns (codes) holding cells typed as numbers: reported, because
+            # Excel has already dropped any leading zeros of those (001 -> 1)
+            self.numeric_text_cells: dict[str, int] = {}
             self.total = int(self._sheet.total_height)
         except FileRejected:
             raise
@@ -656,6 +670,16 @@ class XlsxReader:
         cells: dict[str, list[bytes]] = {}
         for name, index in positions:
             kind = kinds[name]
+            if kind is Kind.TEXT:
+                numeric = sum(
+                    1
+                    for row in rows
+                    if index < len(row)
+                    and isinstance(row[index], (int, float))
+                    and not isinstance(row[index], bool)
+                )
+                if numeric:
+                    self.numeric_text_cells[name] = self.numeric_text_cells.get(name, 0) + numeric
             cells[name] = [
                 cell_text(row[index] if index < len(row) else "", kind).encode("utf-8")
                 for row in rows
