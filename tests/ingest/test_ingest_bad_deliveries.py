@@ -106,6 +106,33 @@ def test_rows_sharing_a_key_are_all_rejected(warehouse_url: str, landing: Path) 
     assert ledger(warehouse_url)[BE]["rows_read"] == 5
 
 
+def test_shared_keys_are_found_set_wise_past_the_memory_bound(
+    warehouse_url: str, landing: Path
+) -> None:
+    from budgetperf.ingest import load_landing
+
+    rows = "".join(f"X{i % 3},2023,P001,2023-03-01,1.00,,\n" for i in range(9))
+    content = EXECUTION + rows + "R2,2023,P001,2023-03-01,bad,,\n"
+    base_delivery(landing, budget_execution__csv=content)
+    load_landing(warehouse_url, landing, key_memory_rows=2)
+    found = rejects(warehouse_url, BE)
+    assert [(r[1], r[3]) for r in found] == [(3, "duplicate_key")] + [
+        (line, "duplicate_key") for line in range(5, 14)
+    ] + [(14, "parse")]
+    assert "(X0) 与第 8、11 行重复" in found[1][4]
+    assert ledger(warehouse_url)[BE]["rows_loaded"] == 2
+
+
+def test_a_key_repeated_many_times_names_a_few_lines(warehouse_url: str, landing: Path) -> None:
+    rows = "".join(f"X,2023,P001,2023-03-01,{i + 1}.00,,\n" for i in range(50))
+    base_delivery(landing, budget_execution__csv=EXECUTION + rows)
+    load_and_rerun(warehouse_url, landing)
+    found = rejects(warehouse_url, BE)
+    assert len(found) == 50
+    assert "(X) 与第 6、7、8、9、10 行等 49 行重复" in found[0][4]
+    assert "also the key of line(s) 6, 7, 8, 9, 10 (49 in all)" in found[0][4]
+
+
 def test_a_duplicate_of_a_row_rejected_for_another_reason_is_rejected_too(
     warehouse_url: str, landing: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,6 +150,10 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 def _load(args: argparse.Namespace) -> int:
     landing = (args.landing or load_settings().landing).resolve()
     url = _warehouse()
+    if not args.verbose:
+        # the table below says what happened to each file; keep only the progress lines
+        logging.getLogger("budgetperf.ingest").setLevel(logging.WARNING)
+        logging.getLogger("budgetperf.ingest.progress").setLevel(logging.INFO)
     try:
         report = load_landing(url, landing, as_of=args.as_of, up_to=args.up_to)
     except LandingError as exc:

@@ -70,10 +70,14 @@ from budgetperf.ingest.values import Problem, money_or_none
 from budgetperf.warehouse import connect
 
 log = logging.getLogger("budgetperf.ingest")
+# progress of big files has a logger of its own: the CLI prints its own table of outcomes
+# and keeps only these
+progress_log = logging.getLogger("budgetperf.ingest.progress")
 
 _LOCK_NAMESPACE = 8_240_603  # advisory lock class of "loading one (entity, as_of)"
 _PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 _PROGRESS_EVERY = 5.0  # seconds between progress log lines
+_SHOWN_LINES = 5  # other lines named in a duplicate-key reason
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,15 @@ def load_landing(
     up_to: dt.date | None = None,
     as_of: dt.date | None = None,
     progress: ProgressCallback | None = None,
+    key_memory_rows: int = 5_000_000,
 ) -> LoadReport:
     """Load every not-yet-loaded file of every delivery with ``as_of <= up_to`` (or only
-    the delivery ``as_of``), deliveries in date order, entities in dependency order."""
+    the delivery ``as_of``), deliveries in date order, entities in dependency order.
+
+    ``progress`` is called after each batch of a file (about 4 MB). ``key_memory_rows``
+    bounds the rows whose key hashes are kept in memory (16 bytes each) to find keys
+    shared within a file; beyond it PostgreSQL does that set-wise.
+    """
     deliveries, findings = discover(landing, up_to=up_to, as_of=as_of)
     report = LoadReport(findings=findings)
     with connect(url) as conn:
@@ -148,7 +158,9 @@ def load_landing(
         for delivery in deliveries:
             for candidate in delivery.ordered():
                 conflict = _conflict_identity(delivery, candidate)
-                result = _load_candidate(conn, delivery, candidate, conflict, progress)
+                result = _load_candidate(
+                    conn, delivery, candidate, conflict, progress, key_memory_rows
+                )
                 report.files.append(result)
                 log.info(
                     "budgetperf: %s %s: %d rows read, %d loaded, %d rejected%s",
@@ -207,6 +219,7 @@ def _load_candidate(
     candidate: Candidate,
     conflict: list[list[str]] | None,
     progress: ProgressCallback | None,
+    key_memory_rows: int,
 ) -> FileResult:
     started = time.monotonic()
     refused = candidate.refused
@@ -276,7 +289,7 @@ def _load_candidate(
             if problem is None and handle is not None:
                 problem = _stream_with_retry(
                     conn, load_id, candidate, handle, size, refs, entry, delivery, result,
-                    progress,
+                    progress, key_memory_rows,
                 )  # fmt: skip
             if problem is not None:
                 _reject_whole(conn, load_id, candidate.rel_path, problem, result)
@@ -408,6 +421,7 @@ def _stream_with_retry(
     delivery: Delivery,
     result: FileResult,
     progress: ProgressCallback | None,
+    key_memory_rows: int,
 ) -> Problem | None:
     """Stream the file inside a savepoint; on a whole-file problem roll the rows back."""
     encoding: str | None = None
@@ -417,7 +431,10 @@ def _stream_with_retry(
             with conn.transaction():  # a savepoint: rolled back on any exception below
                 reader = _open_reader(handle, candidate, size, encoding)
                 result.encoding = reader.encoding if reader.file_format == "csv" else None
-                _stream(conn, load_id, candidate, reader, refs, entry, result, progress)
+                _stream(
+                    conn, load_id, candidate, reader, refs, entry, result, progress,
+                    key_memory_rows,
+                )  # fmt: skip
             notes = _notes(reader, delivery, entry)
             result.notes = "; ".join(notes) if notes else None
             return None
@@ -539,19 +556,31 @@ class _Keys:
 
     Valid rows keep only a 64-bit hash and their line (16 bytes a row, however long the
     key); rows rejected for another reason keep their exact key (they are few). Rows whose
-    hashes collide are then compared exactly, from what was loaded.
+    hashes collide are then compared exactly, from what was loaded. Past ``memory_rows``
+    valid rows (a file far beyond any real export) the hashes are dropped and the database
+    finds the shared keys set-wise instead, so memory stays flat whatever the file size.
     """
 
-    def __init__(self, single: bool) -> None:
+    def __init__(self, single: bool, memory_rows: int) -> None:
         import numpy as np
 
         self._np = np
         self.single = single
+        self.memory_rows = memory_rows
+        self.count = 0
+        self.overflow = False
         self.hashes: list[Any] = []  # numpy int64 arrays, one per batch
         self.lines: list[Any] = []
         self.rejected: dict[bytes | tuple[bytes, ...], list[int]] = {}
 
     def add_valid(self, key_columns: list[list[bytes]], line_nos: Sequence[int]) -> None:
+        if self.overflow:
+            return
+        self.count += len(line_nos)
+        if self.count > self.memory_rows:
+            self.overflow = True
+            self.hashes, self.lines = [], []
+            return
         np = self._np
         keys: Iterator[object] = (
             map(hash, key_columns[0]) if self.single else map(hash, zip(*key_columns, strict=True))
@@ -565,8 +594,11 @@ class _Keys:
     def add_rejected(self, key: tuple[bytes, ...], line_no: int) -> None:
         self.rejected.setdefault(key[0] if self.single else key, []).append(line_no)
 
-    def candidate_lines(self) -> list[int]:
-        """Lines of valid rows that may share their key with another row."""
+    def candidate_lines(self) -> list[int] | None:
+        """Lines of valid rows that may share their key with another row (None: ask the
+        database, the hashes were dropped)."""
+        if self.overflow:
+            return None
         np = self._np
         if not self.hashes:
             return []
@@ -661,6 +693,7 @@ def _stream(
     entry: ManifestEntry | None,
     result: FileResult,
     progress: ProgressCallback | None,
+    key_memory_rows: int,
 ) -> None:
     entity = ENTITIES[candidate.entity]
     header = reader.header
@@ -680,7 +713,7 @@ def _stream(
     tail = str(load_id).encode()
     whole_lines = header.width == len(file_columns)  # no ignored or unnamed columns
     spool = _RejectSpool(load_id, candidate.rel_path)
-    keys = _Keys(single=len(key_index) == 1)
+    keys = _Keys(single=len(key_index) == 1, memory_rows=key_memory_rows)
     years: Counter[bytes] = Counter()
     rows_read = rows_valid = 0
     total = Decimal(0)
@@ -757,7 +790,7 @@ def _stream(
                         progress(event)
                     if now - last_report >= _PROGRESS_EVERY:
                         last_report = now
-                        log.info(
+                        progress_log.info(
                             "budgetperf: %s: %d rows, %.0f%%, %.0f rows/s",
                             event.file_path,
                             event.rows,
@@ -808,42 +841,59 @@ def _reject_duplicates(
 ) -> int:
     """Reject every loaded row whose key another row of the file shares; return how many."""
     candidates = keys.candidate_lines()
-    if not candidates:
+    if candidates == []:
         return 0
     codec = "utf-8" if reader.encoding.startswith("utf-8") else reader.encoding
-    expressions = [
-        sql.SQL("to_char({}, 'YYYY-MM-DD')").format(sql.Identifier(k))
-        if entity.column(k).kind is Kind.DATE
-        else sql.SQL("{}::text").format(sql.Identifier(k))
-        for k in entity.key
-    ]
-    year_expr = (
-        sql.SQL("{}::text").format(sql.Identifier(entity.year_column))
-        if entity.year_column
-        else sql.SQL("null::text")
-    )
-    query = sql.SQL(
-        "select line_no, {year}, {keys} from raw.{table} where load_id = %s and line_no = any(%s)"
-    ).format(
-        year=year_expr,
-        keys=sql.SQL(", ").join(expressions),
-        table=sql.Identifier(entity.name),
-    )
-    groups: dict[tuple[str, ...], list[tuple[int, str | None]]] = {}
-    for row in conn.execute(query, (load_id, candidates)):
-        groups.setdefault(tuple(row[2:]), []).append((int(row[0]), row[1]))
     rejected_lines: dict[tuple[str, ...], list[int]] = {}
     for rejected_key, lines in keys.rejected.items():
         parts = (rejected_key,) if isinstance(rejected_key, bytes) else rejected_key
         exact = tuple(csv_unfield(p.decode(codec)) for p in parts)
         rejected_lines.setdefault(exact, []).extend(lines)
+    key_sql = sql.SQL(", ").join(
+        sql.SQL("to_char({}, 'YYYY-MM-DD')").format(sql.Identifier(k))
+        if entity.column(k).kind is Kind.DATE
+        else sql.SQL("{}::text").format(sql.Identifier(k))
+        for k in entity.key
+    )
+    year_expr = (
+        sql.SQL("{}::text").format(sql.Identifier(entity.year_column))
+        if entity.year_column
+        else sql.SQL("null::text")
+    )
+    table = sql.Identifier(entity.name)
+    params: tuple[object, ...]
+    if candidates is not None:
+        query = sql.SQL(
+            "select line_no, {year}, {keys} from raw.{table} where load_id = %s"
+            " and line_no = any(%s)"
+        ).format(year=year_expr, keys=key_sql, table=table)
+        params = (load_id, candidates)
+    else:
+        # too many rows to hash in memory: the database groups the loaded keys itself
+        arrays = [[k[i] for k in rejected_lines] for i in range(len(entity.key))]
+        query = sql.SQL(
+            "select line_no, {year}, {keys} from raw.{table} where load_id = %s and ({keys}) in"
+            " (select {keys} from raw.{table} where load_id = %s group by {keys}"
+            "  having count(*) > 1 union all select * from unnest({arrays}))"
+        ).format(
+            year=year_expr,
+            keys=key_sql,
+            table=table,
+            arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in entity.key),
+        )
+        params = (load_id, load_id, *arrays)
+    groups: dict[tuple[str, ...], list[tuple[int, str | None]]] = {}
+    for row in conn.execute(query, params):
+        groups.setdefault(tuple(row[2:]), []).append((int(row[0]), row[1]))
     duplicates: list[tuple[int, str | None, tuple[str, ...], list[int]]] = []
     for exact_key, loaded in groups.items():
         all_lines = sorted([line for line, _ in loaded] + rejected_lines.get(exact_key, []))
         if len(all_lines) < 2:
             continue
         for line, year in loaded:
-            duplicates.append((line, year, exact_key, [x for x in all_lines if x != line]))
+            # name a few of the other lines, not all: a key may repeat thousands of times
+            others = [x for x in all_lines[: _SHOWN_LINES + 1] if x != line][:_SHOWN_LINES]
+            duplicates.append((line, year, exact_key, [*others, len(all_lines) - 1]))
     if not duplicates:
         return 0
     lines_to_drop = [d[0] for d in duplicates]
@@ -855,13 +905,18 @@ def _reject_duplicates(
     )
     raws = reader.raw_lines(set(lines_to_drop))
     key_names = ",".join(entity.key)
-    for line, year, exact_key, others in sorted(duplicates):
+    for line, year, exact_key, listed in sorted(duplicates):
         shown = ", ".join(exact_key)
-        other_zh = "、".join(map(str, others))
-        other_en = ", ".join(map(str, others))
+        others, total = listed[:-1], listed[-1]
+        other_zh = f"第 {'、'.join(map(str, others))} 行" + (
+            f"等 {total} 行" if total > len(others) else ""
+        )
+        other_en = ", ".join(map(str, others)) + (
+            f" ({total} in all)" if total > len(others) else ""
+        )
         problem = Problem(
             "duplicate_key",
-            f"({shown}) 与第 {other_zh} 行重复（同一文件中键相同的行全部拒绝，无法判断哪一行正确）",
+            f"({shown}) 与{other_zh}重复（同一文件中键相同的行全部拒绝，无法判断哪一行正确）",
             f"({shown}) is also the key of line(s) {other_en} (rows sharing a key are all "
             "rejected: which one is right cannot be known)",
         )
