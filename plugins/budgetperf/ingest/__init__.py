@@ -16,7 +16,8 @@ from budgetperf.ingest.gate import (
     set_tolerance,
 )
 from budgetperf.ingest.landing import Finding, LandingError
-from budgetperf.ingest.loader import FileResult, LoadReport, Progress, load_landing
+from budgetperf.ingest.loader import FileResult, LoadReport, load_landing
+from budgetperf.ingest.stream import Progress
 
 __all__ = [
     "ENTITIES",
