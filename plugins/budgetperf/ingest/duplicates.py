@@ -71,15 +71,20 @@ class KeyIndex:
         np = self._np
         if not self.hashes:
             return []
+        # keep the peak low: each list of per-batch arrays is dropped once concatenated
         hashes = np.concatenate(self.hashes)
+        self.hashes = []
         ordered = np.sort(hashes)
         repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        del ordered
         if self.rejected:
             rejected = np.array([hash(k) for k in self.rejected], dtype=np.int64)
             repeated = np.concatenate([repeated, rejected])
         if not len(repeated):
+            self.lines = []
             return []
         lines = np.concatenate(self.lines)
+        self.lines = []
         return sorted(lines[np.isin(hashes, repeated)].tolist())
 
 

@@ -542,10 +542,10 @@ def _float_text(value: float) -> str:
 
 def cell_text(value: object, kind: Kind) -> str:
     """An XLSX cell as the text a person sees in Excel."""
-    if value is None or value == "":
-        return ""
     if isinstance(value, str):
         return value
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -649,7 +649,7 @@ class XlsxReader:
         for row_no, row in self._rows():
             if row_no <= header.line_no:
                 continue
-            if all(v is None or v == "" for v in row):
+            if row.count("") + row.count(None) == len(row):
                 continue
             rows.append(row)
             line_nos.append(row_no)
@@ -670,20 +670,15 @@ class XlsxReader:
         cells: dict[str, list[bytes]] = {}
         for name, index in positions:
             kind = kinds[name]
-            if kind is Kind.TEXT:
-                numeric = sum(
-                    1
-                    for row in rows
-                    if index < len(row)
-                    and isinstance(row[index], (int, float))
-                    and not isinstance(row[index], bool)
-                )
-                if numeric:
-                    self.numeric_text_cells[name] = self.numeric_text_cells.get(name, 0) + numeric
-            cells[name] = [
-                cell_text(row[index] if index < len(row) else "", kind).encode("utf-8")
-                for row in rows
-            ]
+            values = [row[index] if index < len(row) else "" for row in rows]
+            types = set(map(type, values))
+            if types == {str}:
+                cells[name] = [str(v).encode("utf-8") for v in values]  # text cells as they are
+                continue
+            if kind is Kind.TEXT and (float in types or int in types):
+                numeric = sum(1 for v in values if type(v) in (float, int))
+                self.numeric_text_cells[name] = self.numeric_text_cells.get(name, 0) + numeric
+            cells[name] = [cell_text(v, kind).encode("utf-8") for v in values]
 
         def raw(i: int) -> str:
             return "\t".join(cell_text(v, Kind.TEXT) for v in rows[i]).rstrip("\t")

@@ -70,7 +70,7 @@ class StreamCounts:
 
 
 class RejectSpool:
-    """Rejected rows as COPY text in a temp file (memory stays flat however many)."""
+    """Rejected rows as COPY CSV in a temp file (memory stays flat however many)."""
 
     def __init__(self, load_id: int, file_path: str) -> None:
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115

@@ -1,6 +1,6 @@
 """Parsers for one cell value: text in, canonical text for PostgreSQL out, or a Problem.
 
-Canonical forms are what ``COPY ... (FORMAT text)`` reads: ``2021-06-30`` for dates,
+Canonical forms are what ``COPY ... (FORMAT csv)`` reads: ``2021-06-30`` for dates,
 ``t``/``f`` for flags, plain decimals without separators, reference codes. Each parser
 accepts exactly the spellings of DATA_CONTRACT.md ("what real exports look like") and
 explains a refusal in Chinese first, then English.
