@@ -103,6 +103,30 @@ def test_quoted_cells_with_separators_and_line_breaks_keep_physical_line_numbers
     assert [(r[1], r[2]) for r in rejects(warehouse_url)] == [(5, "payment_date")]
 
 
+def test_a_fully_quoted_export_reads_like_an_unquoted_one(
+    warehouse_url: str, landing: Path
+) -> None:
+    content = (
+        '"record_id","fiscal_year","project_code","payment_date","amount_yuan","voucher_no","payee"\n'
+        '"R1","2023","P001","2023-03-01","1000.00","V1","甲公司"\n'
+        '"R2","2023","P001","2023-04-01","-200.00","",""\n'
+        '"R3","2023","P002","2023-13-01","300.50","V3","乙公司"\n'
+    )
+    base_delivery(landing, budget_execution__csv=content)
+    load_and_rerun(warehouse_url, landing)
+    assert query(
+        warehouse_url,
+        "select line_no, record_id, amount_yuan, voucher_no, payee from raw.budget_execution"
+        " order by 1",
+    ) == [
+        (2, "R1", Decimal("1000.00"), "V1", "甲公司"),
+        (3, "R2", Decimal("-200.00"), None, None),  # "" is blank, as unquoted
+    ]
+    found = rejects(warehouse_url)
+    assert [(r[1], r[2]) for r in found] == [(4, "payment_date")]
+    assert found[0][5] == '"R3","2023","P002","2023-13-01","300.50","V3","乙公司"'
+
+
 def test_every_date_and_flag_spelling_and_labels(warehouse_url: str, landing: Path) -> None:
     targets = (
         "预算年度,项目编码,指标编码,一级指标,二级指标,指标名称,比较方式,目标值,计量单位,分值,申报日期,是否公开\n"

@@ -48,8 +48,9 @@ XLSX_BATCH_ROWS = 20_000
 HEADER_SEARCH_ROWS = 10  # the header must be among the first 10 non-blank rows
 
 UTF8_BOM = codecs.BOM_UTF8
-# every byte but the field and line separators, for bytes.translate(None, ...)
+# every byte but the field and line separators (and quotes), for bytes.translate(None, ...)
 _NOT_SEPARATORS = bytes(b for b in range(256) if b not in b",\n")
+_NOT_QUOTES_OR_SEPARATORS = bytes(b for b in range(256) if b not in b'",\n')
 
 
 class FileRejected(Exception):
@@ -329,16 +330,34 @@ class CsvReader:
                 if not chunk:
                     continue
             if b'"' in chunk:
-                # quoted cells from here on: the csv module handles them, to the end
+                if self._simply_quoted(chunk):
+                    # every cell quoted, none holding a quote, comma or line break: the
+                    # quotes carry no meaning, the bytes path reads it without them
+                    yield self._fast_batch(chunk, first_line, position, quoted=True)
+                    continue
+                # real quoting from here on: the csv module handles it, to the end
                 yield from self._csv_batches(chunk, first_line, position, chunks)
                 return
             yield self._fast_batch(chunk, first_line, position)
 
-    def _fast_batch(self, chunk: bytes, first_line: int, position: int) -> Batch:
+    def _simply_quoted(self, chunk: bytes) -> bool:
+        """Every line is ``"a","b",...,"z"`` with no quote, comma or break inside a cell."""
+        lines = chunk.count(b"\n")
+        record = b'"' + b'","' * (self.header.width - 1) + b'"\n'
+        return chunk.endswith(b"\n") and (
+            chunk.translate(None, _NOT_QUOTES_OR_SEPARATORS) == record * lines
+        )
+
+    def _fast_batch(
+        self, chunk: bytes, first_line: int, position: int, *, quoted: bool = False
+    ) -> Batch:
         header = self.header
         width = header.width
         commas = width - 1
         codec = self._codec
+        original = chunk
+        if quoted:
+            chunk = chunk.replace(b'"', b"")  # checked by _simply_quoted: quotes only
         lines = chunk.split(b"\n")
         ends_with_newline = lines[-1] == b""
         if ends_with_newline:
@@ -395,14 +414,20 @@ class CsvReader:
             or b"\x0b" in chunk
             or b"\x0c" in chunk
         )
+        raw_lines = good
+        if quoted:
+            # rejects keep the line as delivered, quotes included; the quoted lines are
+            # not passed on to COPY (a quoted empty cell would be '' there, not NULL)
+            originals = original.split(b"\n")
+            raw_lines = [originals[n - first_line] for n in line_nos]
         return Batch(
             line_nos=line_nos,
             cells=cells,
-            raw=lambda i: self._decode(good[i], line_nos[i]),
+            raw=lambda i: self._decode(raw_lines[i], line_nos[i]),
             broken=broken,
             position=position,
             clean=clean,
-            lines=good,
+            lines=None if quoted else good,
         )
 
     def _csv_batches(
