@@ -11,9 +11,10 @@ CSV
   ``locate_undecodable``). A file that begins as UTF-8 with non-ASCII text and turns out
   not to be UTF-8 further on mixes encodings and is rejected, never re-read as GB18030.
   Files are streamed in chunks of whole lines. A chunk without quotes is split with
-  bytes operations (the shape machine exports have); from the first chunk that holds a
-  quote on, the rest of the file goes through the ``csv`` module, which handles quoted
-  separators and line breaks. Cells stay bytes in the file's encoding: splitting GB18030
+  bytes operations (the shape machine exports have), and so is a chunk where every cell
+  is quoted and no cell holds a quote, comma or line break (the quotes then carry
+  nothing). From the first chunk with real quoting on, the rest of the file goes through
+  the ``csv`` module, which handles quoted separators and line breaks. Cells stay bytes in the file's encoding: splitting GB18030
   on ``,``/``\\n``/``"`` is safe because those bytes never occur inside a multi-byte
   character.
 XLSX
