@@ -38,11 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     load.add_argument(
-        "--landing", type=Path, help="the landing folder (default $BUDGETPERF_HOME/landing)"
+        "--landing", type=Path, metavar="DIR", help="default $BUDGETPERF_HOME/landing"
     )
     when = load.add_mutually_exclusive_group()
-    when.add_argument("--as-of", type=_yyyymmdd, help="only the delivery YYYYMMDD")
-    when.add_argument("--up-to", type=_yyyymmdd, help="only deliveries up to YYYYMMDD")
+    when.add_argument("--as-of", type=_yyyymmdd, metavar="YYYYMMDD", help="only this delivery")
+    when.add_argument(
+        "--up-to", type=_yyyymmdd, metavar="YYYYMMDD", help="only deliveries up to this date"
+    )
     load.set_defaults(handler=_load)
 
     rejects = subparsers.add_parser(
@@ -54,9 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "fixed by a corrected delivery, accepted, or within the entity's tolerance."
         ),
     )
-    rejects.add_argument("--as-of", type=_yyyymmdd, dest="list_as_of", help="delivery YYYYMMDD")
-    rejects.add_argument("--load-id", type=int, dest="list_load_id", help="one load")
-    rejects.add_argument("--limit", type=int, default=200, help="rows to show (default 200)")
+    rejects.add_argument(
+        "--as-of", type=_yyyymmdd, dest="list_as_of", metavar="YYYYMMDD", help="one delivery"
+    )
+    rejects.add_argument("--load-id", type=int, dest="list_load_id", metavar="N", help="one load")
+    rejects.add_argument("--limit", type=int, default=200, metavar="N", help="default 200")
     rejects.add_argument("--raw", action="store_true", help="also show each line as delivered")
     rejects.set_defaults(handler=_list)
     actions = rejects.add_subparsers(dest="rejects_action", metavar="ACTION")
@@ -67,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Record that the rejected rows (or file) of one load are accepted: the "
         "checkpoint gate no longer counts them. Recorded with who and why; never undone.",
     )
-    accept.add_argument("--load-id", type=int, required=True)
+    accept.add_argument("--load-id", type=int, required=True, metavar="N")
     accept.add_argument("--by", required=True, help="who accepts (a name)")
     accept.add_argument("--why", required=True, help="why it is acceptable")
     accept.set_defaults(handler=_accept)
@@ -79,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--by and --why: set one (kept with its history). The default is 0.",
     )
     tolerance.add_argument("--entity", choices=list(ENTITIES))
-    tolerance.add_argument("--rows", type=int)
+    tolerance.add_argument("--rows", type=int, metavar="N")
     tolerance.add_argument("--by")
     tolerance.add_argument("--why")
     tolerance.set_defaults(handler=_tolerance)
@@ -90,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="The rejected files and rows that block publication at a checkpoint "
         "(what the quality gate checks). Exit status 1 when there is any.",
     )
-    problems.add_argument("--checkpoint", type=_date, required=True, help="YYYY-MM-DD")
+    problems.add_argument("--checkpoint", type=_date, required=True, metavar="YYYY-MM-DD")
     problems.set_defaults(handler=_problems)
 
 
