@@ -14,9 +14,9 @@ CSV
   bytes operations (the shape machine exports have), and so is a chunk where every cell
   is quoted and no cell holds a quote, comma or line break (the quotes then carry
   nothing). From the first chunk with real quoting on, the rest of the file goes through
-  the ``csv`` module, which handles quoted separators and line breaks. Cells stay bytes in the file's encoding: splitting GB18030
-  on ``,``/``\\n``/``"`` is safe because those bytes never occur inside a multi-byte
-  character.
+  the ``csv`` module, which handles quoted separators and line breaks. Cells stay bytes
+  in the file's encoding: splitting GB18030 on ``,``/``\\n``/``"`` is safe because those
+  bytes never occur inside a multi-byte character.
 XLSX
   The first worksheet by position (not the active one), read with python-calamine. Typed
   cells become the text a person sees in Excel: whole numbers without ``.0`` (a code
