@@ -73,13 +73,36 @@ def register_checkpoint(rc: RunContext) -> None:
         )
 
 
+def load_summary(report: Any) -> dict[str, Any]:
+    """The numbers of a load run that the run summary and the CLI show."""
+    done = [f for f in report.files if f.status != "skipped"]
+    return {
+        "files_loaded": sum(f.status == "loaded" for f in done),
+        "files_rejected": sum(f.status == "rejected" for f in done),
+        "files_skipped": sum(f.status == "skipped" for f in report.files),
+        "rows_loaded": sum(f.rows_loaded for f in done),
+        "rows_rejected": sum(f.rows_rejected for f in done),
+        "findings": [str(finding) for finding in report.findings],
+        "files": [
+            {
+                "file": f.file_path,
+                "status": f.status,
+                "rows_loaded": f.rows_loaded,
+                "rows_rejected": f.rows_rejected,
+                "reason": f.reason,
+            }
+            for f in done
+        ],
+    }
+
+
 def load(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.ingest.loader import load_landing
 
     rc = run_context(context, "loader")
     report = load_landing(rc.warehouse_url, rc.settings.landing, up_to=rc.checkpoint)
     register_checkpoint(rc)
-    summary = report.summary()
+    summary = load_summary(report)
     _say(
         f"loaded {summary['files_loaded']} new file(s), {summary['rows_loaded']} rows; "
         f"{summary['rows_rejected']} rows and {summary['files_rejected']} file(s) rejected; "
