@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
 from budgetperf.ingest import ENTITIES, LoadReport, load_landing
 
 AS_OF = "20230630"

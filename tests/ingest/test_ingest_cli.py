@@ -6,8 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from budgetperf.cli import main
 from ingest_helpers import EXECUTION, base_delivery, execute, ledger
+
+from budgetperf.cli import main
 
 
 def test_load_prints_a_table_per_file_and_exits_1_on_rejects(

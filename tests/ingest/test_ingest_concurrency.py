@@ -9,8 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from budgetperf.ingest import LoadReport, Progress, load_landing
 from ingest_helpers import EXECUTION_HEADER, assert_consistent, base_delivery, query
+
+from budgetperf.ingest import LoadReport, Progress, load_landing
 
 BIG = EXECUTION_HEADER + "".join(
     f"R{i},2023,P00{1 + i % 2},2023-03-01,{i + 1}.00,V,甲公司\n" for i in range(60_000)

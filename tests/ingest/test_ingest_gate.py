@@ -6,9 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from ingest_helpers import EXECUTION, EXECUTION_HEADER, base_delivery, execute, ledger, query
+
 from budgetperf.ingest import accept_rejects, load_landing, reject_problems, set_tolerance
 from budgetperf.ingest.gate import GateError, tolerances
-from ingest_helpers import EXECUTION, EXECUTION_HEADER, base_delivery, execute, ledger, query
 
 JUNE, SEPTEMBER = dt.date(2023, 6, 30), dt.date(2023, 9, 30)
 BAD_ROWS = EXECUTION + "R4,2023,P001,2022-12-28,1.00,,\nR5,2023,P001,2023-01-01,0,,\n"

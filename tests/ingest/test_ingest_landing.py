@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from budgetperf.ingest import LandingError, load_landing
-from budgetperf.ingest.landing import discover, open_folder, open_regular
 from ingest_helpers import (
     AS_OF,
     EXECUTION,
@@ -19,6 +17,9 @@ from ingest_helpers import (
     rejects,
     state,
 )
+
+from budgetperf.ingest import LandingError, load_landing
+from budgetperf.ingest.landing import discover, open_folder, open_regular
 
 SECRET = (
     "record_id,fiscal_year,project_code,payment_date,amount_yuan\nSECRET,2023,P001,2023-01-01,1\n"

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from budgetperf.ingest import load_landing
 from ingest_helpers import (
     AS_OF,
     DEPARTMENTS,
@@ -20,6 +19,8 @@ from ingest_helpers import (
     rejects,
 )
 from openpyxl import Workbook
+
+from budgetperf.ingest import load_landing
 
 BE = f"{AS_OF}/budget_execution.csv"
 

@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from budgetperf.ingest import load_landing
 from ingest_helpers import (
     DEPARTMENTS,
     EXECUTION_HEADER,
@@ -20,6 +19,8 @@ from ingest_helpers import (
     execute,
     query,
 )
+
+from budgetperf.ingest import load_landing
 
 HEADER = (
     "fiscal_year,project_code,department_code,project_name,budget_type,fund_source,"

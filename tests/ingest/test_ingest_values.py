@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from budgetperf.ingest.columns import ERR, NULL, ColumnConverter
 from budgetperf.ingest.entities import ENTITIES, HEADER_ALIASES, LABELS, normalize_header
 from budgetperf.ingest.readers import cell_text

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from budgetperf.settings import Settings, load_settings
-from budgetperf.timetable import configured_timetable
 
 DEFAULT_SCENARIO = "pingluo-2021"
 DEMO_YEAR = 2021
@@ -40,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from budgetperf.commands.run import run_checkpoint
     from budgetperf.generate import generate_scenario
+    from budgetperf.timetable import configured_timetable
 
     if args.landing is not None:
         os.environ["BUDGETPERF_LANDING"] = str(args.landing.resolve())
