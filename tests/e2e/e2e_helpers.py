@@ -48,3 +48,10 @@ def run(
 
 def run_log(home: Path, checkpoint: str) -> str:
     return (home / "logs" / f"run-{checkpoint}.log").read_text(encoding="utf-8")
+
+
+def run_airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`budgetperf airflow ...` with the same environment as the runs."""
+    return subprocess.run(
+        [BUDGETPERF, "airflow", *args], env=env, capture_output=True, text=True, timeout=300
+    )

@@ -53,11 +53,21 @@ def alert_failed_tasks(rc: RunContext, dag_run: Any, ti: Any) -> str:
     if not to_report:
         return f"failed: {', '.join(failed) or 'none'}; gates alerted on their own"
     body = [
-        f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}）。失败的任务：{', '.join(to_report)}",
+        f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}），本次不发布。"
+        f"失败的任务：{', '.join(to_report)}",
+        f"Checkpoint {rc.checkpoint} failed (run {rc.run_id}); nothing was published.",
         "",
     ]
     for task_id in to_report:
-        body += [f"== {task_id} ==", _log_excerpt(dag_run, task_id), ""]
+        detail = ti.xcom_pull(task_ids=task_id, key="error") or ti.xcom_pull(
+            task_ids=task_id, key="waiting_for"
+        )
+        body += [f"== {task_id} ==", str(detail or "(no error recorded)"), ""]
+        body += ["日志摘录 / log excerpt:", _log_excerpt(dag_run, task_id), ""]
+    body.append(
+        "处理后重新运行：budgetperf run --checkpoint "
+        f"{rc.checkpoint}（或在 Airflow 中清除失败的任务）"
+    )
     notice = Notice(
         kind="alert",
         subject=f"【运行失败】{rc.checkpoint} budget_monitoring：{', '.join(to_report)}",
