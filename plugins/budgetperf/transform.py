@@ -39,6 +39,9 @@ def dbt_environment(settings: Settings, warehouse_url: str) -> dict[str, str]:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
     )
+    # Whole-year aggregations over millions of payment rows: give them memory for hashing
+    # rather than sorting on disk (libpq passes PGOPTIONS to every dbt connection).
+    env.setdefault("PGOPTIONS", "-c work_mem=256MB")
     return env
 
 
