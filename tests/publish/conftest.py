@@ -3,8 +3,9 @@
 The calibrated pingluo-2021 deliveries are generated, loaded into raw, tweaked (a
 department without contact email, a project named like a formula), and built with dbt
 once per test session; each module gets its own copy of that warehouse
-(CREATE DATABASE ... TEMPLATE), so modules never see each other's notices. The modules
-share one xdist group, so the build happens once per run.
+(CREATE DATABASE ... TEMPLATE), so modules never see each other's notices. Modules
+mark an xdist group: the notices and reports modules share one worker (one build); the
+corrections module, which rebuilds its copy anyway, runs beside them on the other.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from publish_helpers import (
-    DemoYear,
     POINTS,
+    DemoYear,
     build,
     clone_database,
     load_landing_into_raw,

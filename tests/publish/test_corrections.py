@@ -24,7 +24,7 @@ from publish_helpers import (
 from budgetperf.publish.ledger import CORRECTION_MARK
 from budgetperf.publish.notices import publish_monitoring_notices
 
-pytestmark = pytest.mark.xdist_group("publish")
+pytestmark = pytest.mark.xdist_group("publish-corrections")
 
 
 def test_corrected_delivery_sends_exactly_the_corrected_notices(

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from publish_helpers import (
-    DemoYear,
     JUNE,
     MALICIOUS_NAME,
     OFFICE,
     SEPTEMBER,
+    DemoYear,
     Received,
     SmtpServer,
     query,
@@ -48,9 +48,7 @@ class Published:
 
 
 @pytest.fixture(scope="module")
-def june(
-    copy_demo: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
-) -> Published:
+def june(copy_demo: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Published:
     url = copy_demo()
     rc = run_context(url, tmp_path_factory.mktemp("home"), JUNE)
     with smtp_server() as server, pytest.MonkeyPatch.context() as env:
@@ -218,9 +216,7 @@ def test_html_notice_renders_in_mail_clients(june: Published) -> None:
     assert table.count("<tr") == 1 + department["projects_needing_correction"]
 
 
-def test_a_project_named_like_a_formula_stays_text(
-    june: Published, demo_year: DemoYear
-) -> None:
+def test_a_project_named_like_a_formula_stays_text(june: Published, demo_year: DemoYear) -> None:
     code = demo_year.tweaks["malicious_department"]
     email = query(
         june.url,

@@ -249,9 +249,20 @@ def test_year_end_report_states_the_figures_the_way_the_county_does(outputs: Out
     for sentence in expected:
         assert sentence in opening
     # and those are the county's own 2021 figures (the calibration target of the demo)
-    for county_figure in ("118个部门", "619个", "79862.92万元", "23个", "10781.77万元",
-                          "79个重点项目", "93794.72万元", "247个", "2.13亿元", "九大类",
-                          "七个行业十三个部门", "6月、9月、11月"):
+    for county_figure in (
+        "118个部门",
+        "619个",
+        "79862.92万元",
+        "23个",
+        "10781.77万元",
+        "79个重点项目",
+        "93794.72万元",
+        "247个",
+        "2.13亿元",
+        "九大类",
+        "七个行业十三个部门",
+        "6月、9月、11月",
+    ):
         assert county_figure in opening, county_figure
     grades = {
         g: figure(url, 2021, f"grade_{g}")["value"] for g in ("excellent", "good", "fair", "poor")
@@ -261,7 +272,9 @@ def test_year_end_report_states_the_figures_the_way_the_county_does(outputs: Out
         f"“差”{grades['poor']}个"
     ) in opening
     cut = figure(url, 2022, "requests_cut_by_results")
-    assert f"再压减5%或10%，涉及项目{cut['value']}个，压减资金{cut['value_wan_yuan']}万元" in opening
+    assert (
+        f"再压减5%或10%，涉及项目{cut['value']}个，压减资金{cut['value_wan_yuan']}万元" in opening
+    )
 
 
 def test_year_end_report_appendix_is_the_annual_summary(outputs: Outputs) -> None:
@@ -345,9 +358,7 @@ def test_feed_workbook_is_formatted_with_department_totals(outputs: Outputs) -> 
     )[0]
     assert sum(1 for n in names if "小计" in n) == departments["n"]
     total_row = next(i for i, n in enumerate(names, start=1) if n.startswith("合计"))
-    assert Decimal(str(sheet.cell(total_row, proposed_column).value)) == wan(
-        departments["total"]
-    )
+    assert Decimal(str(sheet.cell(total_row, proposed_column).value)) == wan(departments["total"])
     summary = workbook.worksheets[1]
     assert summary.title == "部门汇总"
 
@@ -387,7 +398,9 @@ def test_disclosure_holds_only_publishable_data(outputs: Outputs) -> None:
     assert outputs.disclosure.targets == len(published)
     assert outputs.disclosure.withheld_targets == len(indicators) - len(published) > 0
     targets = list(
-        csv.DictReader(io.StringIO((folder / "performance_targets_2021.csv").read_text("utf-8-sig")))
+        csv.DictReader(
+            io.StringIO((folder / "performance_targets_2021.csv").read_text("utf-8-sig"))
+        )
     )
     assert len(targets) == len(published)
     withheld = {(i["project_code"], i["indicator_name"]) for i in indicators} - {
@@ -412,14 +425,13 @@ def test_disclosure_holds_only_publishable_data(outputs: Outputs) -> None:
     assert results and {r["项目编码"] for r in results} <= fully
     departments = list(
         csv.DictReader(
-            io.StringIO(
-                (folder / "department_evaluation_results_2021.csv").read_text("utf-8-sig")
-            )
+            io.StringIO((folder / "department_evaluation_results_2021.csv").read_text("utf-8-sig"))
         )
     )
     imported = query(
         outputs.url,
-        "select score from marts.fct_department_evaluation where fiscal_year = 2021 and is_imported",
+        "select score from marts.fct_department_evaluation "
+        "where fiscal_year = 2021 and is_imported",
     )
     assert sorted(Decimal(r["评价得分"]) for r in departments) == sorted(
         r["score"] for r in imported
@@ -460,7 +472,12 @@ def test_text_that_looks_like_a_formula_is_neutralised_and_numbers_stay_numbers(
     text = tabular.csv_bytes(columns, rows).decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
     assert [line[0] for line in lines[1:]] == [
-        "'=1+2", "'+86 951", "'-负号开头", "'@SUM(A1)", "'\t=tab", "正常名称",
+        "'=1+2",
+        "'+86 951",
+        "'-负号开头",
+        "'@SUM(A1)",
+        "'\t=tab",
+        "正常名称",
     ]
     assert lines[1][1:] == ["-1234.50", "-1234.57"]  # negative numbers are numbers
     assert lines[4][2] == "-0.50"
