@@ -8,12 +8,18 @@ reported rather than silently re-applied.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from budgetperf.warehouse import connect
+from budgetperf.warehouse.roles import manages_passwords, set_role_passwords
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+GRANTS = Path(__file__).resolve().parent / "grants.sql"
 _LOCK_KEY = 8_240_517  # arbitrary constant shared by every budgetperf process
 
 
@@ -37,6 +43,27 @@ def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 class MigrationDrift(RuntimeError):
     """An applied migration file was edited after it ran."""
+
+
+def _apply_grants(conn: psycopg.Connection) -> None:
+    """grants.sql and the role passwords. Roles live in the whole cluster, so migrations of
+    two databases of one server can collide on them ("tuple concurrently updated"): the
+    statements are idempotent, so a collision is simply retried."""
+    for attempt in range(6):
+        try:
+            with conn.transaction():
+                conn.execute(GRANTS.read_text(encoding="utf-8").encode("utf-8"))
+                if manages_passwords():
+                    set_role_passwords(conn)
+            return
+        except (
+            psycopg.errors.InternalError_,
+            psycopg.errors.DuplicateObject,
+            psycopg.errors.UniqueViolation,
+        ):
+            if attempt == 5:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
 
 
 def migrate(url: str) -> list[str]:
@@ -73,6 +100,8 @@ def migrate(url: str) -> list[str]:
                         (migration.version, migration.checksum),
                     )
                 applied_now.append(migration.version)
+            # Privileges are re-applied every time, so objects of new migrations are covered.
+            _apply_grants(conn)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
             conn.commit()
