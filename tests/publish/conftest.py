@@ -1,6 +1,6 @@
 """Fixtures of the publish tests: the demo year built once, copied per module.
 
-The calibrated pingluo-2021 deliveries are generated, loaded into raw, tweaked (a
+The calibrated pingluo-2021 deliveries are generated, loaded by the loader, tweaked (a
 department without contact email, a project named like a formula), and built with dbt
 once per test session; each module gets its own copy of that warehouse
 (CREATE DATABASE ... TEMPLATE), so modules never see each other's notices. Modules
@@ -20,7 +20,7 @@ from publish_helpers import (
     DemoYear,
     build,
     clone_database,
-    load_landing_into_raw,
+    load_landing,
     register_points,
     tweak_raw,
 )
@@ -37,7 +37,7 @@ def demo_year(
     migrate(url)
     landing = tmp_path_factory.mktemp("demo") / "landing"
     generate_scenario("pingluo-2021", landing, overwrite=True)
-    load_landing_into_raw(url, landing)
+    load_landing(url, landing)
     register_points(url, POINTS)
     tweaks = tweak_raw(url)
     build(url, tmp_path_factory.mktemp("build-home"))

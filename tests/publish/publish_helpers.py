@@ -6,12 +6,13 @@ Names live here, not in conftest.py: test modules import this module by name.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import email
+import hashlib
 import io
 import json
 import socket
-import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from aiosmtpd.controller import Controller
 from budgetperf.pipeline.context import RunContext
 from budgetperf.settings import Settings, load_settings
 from budgetperf.transform import run_dbt
+from budgetperf.warehouse.migrate import migrate
+from budgetperf.warehouse.roles import role_url
 
 POINTS = [dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 11, 30), dt.date(2021, 12, 31)]
 JUNE, SEPTEMBER, NOVEMBER, YEAR_END = POINTS
@@ -58,57 +61,13 @@ def settings_for(home: Path) -> Settings:
     )
 
 
-def load_landing_into_raw(url: str, landing: Path) -> None:
-    """Put a delivery landing into raw.* and ops.loads as the loader would.
+def load_landing(url: str, landing: Path, as_of: dt.date | None = None) -> None:
+    """The platform's loader, as the loader role, like the DAG's load task."""
+    from budgetperf.ingest.loader import load_landing as load
 
-    A bridge until the loader (issue 3) is merged: it reads the files with the
-    generator's independent read-back and writes one load per file. Then this becomes
-    ``budgetperf.ingest.loader.load_landing(url, landing, up_to=...)``.
-    """
-    generate_tests = Path(__file__).resolve().parents[1] / "generate"
-    if str(generate_tests) not in sys.path:
-        sys.path.insert(0, str(generate_tests))
-    from generate_readback import read_landing
-
-    from budgetperf.generate.entities import ENTITY_COLUMNS
-
-    landed = read_landing(landing)
-    with psycopg.connect(url) as conn:
-        for entity_file in landed.files:
-            entity = entity_file.entity
-            year_column = "budget_year" if entity == "budget_requests" else "fiscal_year"
-            years = (
-                [0]
-                if entity == "departments"
-                else sorted({int(r[year_column]) for r in entity_file.records})  # type: ignore[call-overload]
-            )
-            row = conn.execute(
-                """
-                insert into ops.loads
-                    (entity, as_of, file_path, sha256, bytes, status, rows_read, rows_loaded)
-                values (%s, %s, %s, 'bridge', 0, 'loaded', %s, %s) returning load_id
-                """,
-                (
-                    entity,
-                    entity_file.as_of,
-                    str(entity_file.path.relative_to(landing)),
-                    len(entity_file.records),
-                    len(entity_file.records),
-                ),
-            ).fetchone()
-            assert row is not None
-            load_id = row[0]
-            for year in years:
-                conn.execute(
-                    "insert into ops.load_fiscal_years values (%s, %s, %s)",
-                    (load_id, year, len(entity_file.records)),
-                )
-            columns = [c.name for c in ENTITY_COLUMNS[entity]]
-            with conn.cursor().copy(
-                f"copy raw.{entity} (load_id, line_no, {', '.join(columns)}) from stdin"
-            ) as copy:
-                for line_no, record in enumerate(entity_file.records, start=2):
-                    copy.write_row([load_id, line_no, *[record.get(c) for c in columns]])
+    report = load(role_url(url, "loader"), landing, as_of=as_of)
+    rejected = [f for f in report.files if f.status == "rejected"]
+    assert not rejected, [(f.file_path, f.reason) for f in rejected]
 
 
 def register_points(url: str, points: list[dt.date]) -> None:
@@ -124,11 +83,12 @@ def register_points(url: str, points: list[dt.date]) -> None:
 
 
 def build(url: str, home: Path) -> None:
-    """The marts, without dbt's own data and unit tests (they have their own suite and
-    would double the time of every build here)."""
+    """The marts, built as the transformer role like the DAG's build task, without dbt's
+    own data and unit tests (they have their own suite and would double the time of
+    every build here)."""
     run_dbt(
         settings_for(home),
-        url,
+        role_url(url, "transformer"),
         ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
         echo=False,
     )
@@ -215,58 +175,47 @@ def tweak_raw(url: str) -> dict[str, str]:
     }
 
 
-def correct_payment(url: str, as_of: dt.date, project_code: str, delta: Decimal) -> str:
-    """A corrected ``budget_execution`` file for the delivery ``as_of``: the same rows as
-    the effective load, with one payment of the project changed by ``delta``. Loaded as
-    a later load of the same as_of, it supersedes the first (DATA_CONTRACT.md 1).
+def correct_payment(
+    url: str, landing: Path, as_of: dt.date, project_code: str, delta: Decimal
+) -> str:
+    """The integration system re-exports ``budget_execution`` of the delivery ``as_of``
+    with one payment of the project changed by ``delta`` (and its manifest entry), and
+    the loader loads it: the corrected file supersedes the first (DATA_CONTRACT.md 1).
     Returns the record_id changed."""
-    with psycopg.connect(url) as conn:
-        old = conn.execute(
-            """
-            select load_id from ops.loads
-            where entity = 'budget_execution' and as_of = %s and status = 'loaded'
-            order by load_id desc limit 1
-            """,
-            (as_of,),
-        ).fetchone()
-        assert old is not None
-        record = conn.execute(
-            """
-            select record_id from raw.budget_execution
-            where load_id = %s and project_code = %s and payment_date <= %s
-            order by record_id limit 1
-            """,
-            (old[0], project_code, as_of),
-        ).fetchone()
-        assert record is not None, f"no payment of {project_code} in the {as_of} delivery"
-        new = conn.execute(
-            """
-            insert into ops.loads
-                (entity, as_of, file_path, sha256, bytes, status, rows_read, rows_loaded)
-            select entity, as_of, file_path, 'corrected', 0, 'loaded', rows_read, rows_loaded
-            from ops.loads where load_id = %s
-            returning load_id
-            """,
-            (old[0],),
-        ).fetchone()
-        assert new is not None
-        conn.execute(
-            """
-            insert into ops.load_fiscal_years
-            select %s, fiscal_year, rows_loaded from ops.load_fiscal_years where load_id = %s
-            """,
-            (new[0], old[0]),
-        )
-        conn.execute(
-            """
-            insert into raw.budget_execution
-            select %s, line_no, record_id, fiscal_year, project_code, payment_date,
-                   amount_yuan + case when record_id = %s then %s else 0 end, voucher_no, payee
-            from raw.budget_execution where load_id = %s
-            """,
-            (new[0], record[0], delta, old[0]),
-        )
-    return str(record[0])
+    folder = landing / as_of.strftime("%Y%m%d")
+    path = folder / "budget_execution.csv"
+    data = path.read_bytes()
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        encoding, text = "gb18030", data.decode("gb18030")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header_at = next(i for i, r in enumerate(rows) if "支付金额(元)" in r or "amount_yuan" in r)
+    header = rows[header_at]
+    amount = header.index("支付金额(元)" if "支付金额(元)" in header else "amount_yuan")
+    project = header.index("项目编码" if "项目编码" in header else "project_code")
+    date = header.index("支付日期" if "支付日期" in header else "payment_date")
+    record = header.index("支付流水号" if "支付流水号" in header else "record_id")
+    target = next(
+        r
+        for r in rows[header_at + 1 :]
+        if len(r) > amount and r[project] == project_code and r[date]
+    )
+    old = Decimal(target[amount].replace(",", ""))
+    target[amount] = format(old + delta, "f")
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    corrected = out.getvalue().encode(encoding)
+    path.write_bytes(corrected)
+    manifest_path = folder / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    entry = manifest["files"]["budget_execution.csv"]
+    entry["sha256"] = hashlib.sha256(corrected).hexdigest()
+    entry["amount_yuan_total"] = format(Decimal(entry["amount_yuan_total"]) + delta, "f")
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    load_landing(url, landing, as_of=as_of)
+    return target[record]
 
 
 def clone_database(server_url: str, template_url: str, name: str) -> str:
@@ -277,11 +226,19 @@ def clone_database(server_url: str, template_url: str, name: str) -> str:
     template = urlsplit(template_url).path.lstrip("/")
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}" template "{template}"')
-    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    url = urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    migrate(url)  # CONNECT on a database is not copied with it: grants again
+    return url
 
 
 def run_context(url: str, home: Path, point: dt.date, run_id: str | None = None) -> RunContext:
-    return RunContext(point, run_id or f"test__{point.isoformat()}", url, settings_for(home))
+    """The publish steps' context: connected as the publisher role, as in the DAG."""
+    return RunContext(
+        point,
+        run_id or f"test__{point.isoformat()}",
+        role_url(url, "publisher"),
+        settings_for(home),
+    )
 
 
 def query(url: str, sql: str, params: Any = ()) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ department's and the office summary (its ranking figures changed), nobody else's
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -37,9 +38,15 @@ def test_corrected_delivery_sends_exactly_the_corrected_notices(
         url,
         """
         select department_code, department_name, contact_email
-        from marts.rpt_department_progress
+        from marts.rpt_department_progress as r
         where checkpoint_date = %s and projects_needing_correction > 0
           and contact_email is not null and department_code <> %s
+          and exists (
+              select from marts.fct_project_progress as p
+              where p.checkpoint_date = r.checkpoint_date
+                and p.department_code = r.department_code
+                and p.needs_correction and p.spent_yuan > 0
+          )
         order by department_code limit 1
         """,
         (JUNE, demo_year.tweaks["malicious_department"]),
@@ -49,6 +56,7 @@ def test_corrected_delivery_sends_exactly_the_corrected_notices(
         """
         select project_code, spent_yuan from marts.fct_project_progress
         where checkpoint_date = %s and department_code = %s and needs_correction
+          and spent_yuan > 0
         order by project_code limit 1
         """,
         (JUNE, department["department_code"]),
@@ -60,7 +68,9 @@ def test_corrected_delivery_sends_exactly_the_corrected_notices(
         assert first.new == first.recorded and first.corrections == 0
 
         delta = Decimal("1234.56")
-        correct_payment(url, JUNE, project["project_code"], delta)
+        landing = tmp_path / "landing"
+        shutil.copytree(demo_year.landing, landing)
+        correct_payment(url, landing, JUNE, project["project_code"], delta)
         build(url, home)
         corrected = publish_monitoring_notices(rc)
         new = server.messages[before:]
