@@ -3,9 +3,8 @@
 The calibrated pingluo-2021 deliveries are generated, loaded by the loader, tweaked (a
 department without contact email, a project named like a formula), and built with dbt
 once per test session; each module gets its own copy of that warehouse
-(CREATE DATABASE ... TEMPLATE), so modules never see each other's notices. Modules
-mark an xdist group: the notices and reports modules share one worker (one build); the
-corrections module, which rebuilds its copy anyway, runs beside them on the other.
+(CREATE DATABASE ... TEMPLATE), so modules never see each other's notices. The modules
+that use it share one xdist group, so the build happens once per test run.
 """
 
 from __future__ import annotations

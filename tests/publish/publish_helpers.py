@@ -82,16 +82,14 @@ def register_points(url: str, points: list[dt.date]) -> None:
             )
 
 
-def build(url: str, home: Path) -> None:
+def build(url: str, home: Path, select: str | None = None) -> None:
     """The marts, built as the transformer role like the DAG's build task, without dbt's
     own data and unit tests (they have their own suite and would double the time of
-    every build here)."""
-    run_dbt(
-        settings_for(home),
-        role_url(url, "transformer"),
-        ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
-        echo=False,
-    )
+    every build here); ``select`` rebuilds only what depends on a changed source."""
+    args = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    if select:
+        args += ["--select", select]
+    run_dbt(settings_for(home), role_url(url, "transformer"), args, echo=False)
 
 
 def needing_department(url: str, point: dt.date, nth: int = 0) -> dict[str, Any]:

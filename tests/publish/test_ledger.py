@@ -24,7 +24,8 @@ from budgetperf.publish.ledger import (
 )
 from budgetperf.warehouse.roles import role_url
 
-pytestmark = pytest.mark.xdist_group("publish-corrections")
+# no demo warehouse needed: may run on the other worker
+pytestmark = pytest.mark.xdist_group("publish-ledger")
 
 POINT = dt.date(2021, 6, 30)
 
