@@ -95,6 +95,7 @@ class Notice:
     # sends a wave of corrections; when None the text and attachments decide.
     content: str | None = None
     reply_to: str | None = None
+    label: str | None = None  # whom it concerns, for run summaries (e.g. the department name)
 
     def content_hash(self) -> str:
         """Hash of what the notice says: no dates of rendering, no correction marker, no

@@ -467,6 +467,7 @@ def render_department_notices(
                 checkpoint_date=checkpoint,
                 department_code=department["department_code"],
                 content=_department_content(checkpoint, info["expected_rate"], data, rules),
+                label=name,
             )
         )
     return notices
@@ -711,9 +712,7 @@ def publish_monitoring_notices(rc: RunContext) -> NoticeRun:
         run.corrections += recorded.is_correction
         run.superseded += recorded.superseded
         if recorded.status == "no_recipient":
-            run.without_recipient.append(
-                f"{notice.department_code} {notice.subject.rsplit('——', 1)[-1]}"
-            )
+            run.without_recipient.append(f"{notice.department_code} {notice.label or ''}".strip())
     if notices:
         run.copies = write_notice_copies(rc.output_dir / "notices", notices)
     delivery = deliver_pending(

@@ -434,15 +434,20 @@ def year_end_report_data(url: str, fiscal_year: int) -> dict[str, Any]:
             (fiscal_year,),
         )
         categories = [
-            labels.get("category", r["category"])
-            for r in rows(
-                conn,
-                """
-                select distinct category from marts.fct_project_progress
-                where fiscal_year = %s and indicators > 0 and category <> 'other'
-                order by category
-                """,
-                (fiscal_year,),
+            labels.get("category", code)
+            for code in in_domain_order(
+                "category",
+                [
+                    r["category"]
+                    for r in rows(
+                        conn,
+                        """
+                        select distinct category from marts.fct_project_progress
+                        where fiscal_year = %s and indicators > 0 and category <> 'other'
+                        """,
+                        (fiscal_year,),
+                    )
+                ],
             )
         ]
         department_names: dict[str, str] = dict(
@@ -499,15 +504,39 @@ def coverage_rows(
 
 
 def four_budgets(coverage: list[dict[str, Any]], year: int, labels: Labels) -> list[dict[str, Any]]:
-    """target_declared by budget type (四本预算覆盖)."""
-    return [
-        {**r, "label": labels.get("budget_type", r["budget_type"])}
+    """target_declared by budget type (四本预算覆盖), in the order the budgets are named."""
+    found = {
+        r["budget_type"]: {**r, "label": labels.get("budget_type", r["budget_type"])}
         for r in coverage
         if r["fiscal_year"] == year
         and r["metric"] == "target_declared"
         and r["fund_source"] == "all"
         and r["budget_type"] != "all"
-    ]
+    }
+    return [found[code] for code in in_domain_order("budget_type", list(found))]
+
+
+# The order DOMAIN.md (and the county's report) names them in; presentation only.
+DOMAIN_ORDER = {
+    "budget_type": ("general_public", "government_fund", "state_capital", "social_insurance"),
+    "category": (
+        "education",
+        "science_tech",
+        "poverty_alleviation",
+        "environment",
+        "agriculture_forestry_water",
+        "social_security",
+        "culture_sports_media",
+        "housing_security",
+        "transportation",
+        "other",
+    ),
+}
+
+
+def in_domain_order(domain: str, codes: list[str]) -> list[str]:
+    order = DOMAIN_ORDER.get(domain, ())
+    return sorted(codes, key=lambda c: (order.index(c) if c in order else len(order), c))
 
 
 def grade_chart(figures: Figures, year: int, grades: list[dict[str, Any]]) -> str:
