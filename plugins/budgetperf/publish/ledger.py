@@ -166,7 +166,7 @@ def build_message(
         if is_correction:
             banner = (
                 '<div style="border:2px solid #c00000;color:#c00000;padding:8px 12px;'
-                'margin:0 0 16px 0;font-weight:bold;">' + CORRECTION_TEXT + "</div>"
+                'margin:16px 0 0 0;font-weight:bold;">' + CORRECTION_TEXT + "</div>"
             )
             marker = "<!--correction-->"
             html = html.replace(marker, banner, 1) if marker in html else banner + html
