@@ -28,7 +28,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from airflow.utils.trigger_rule import TriggerRule
 
-from budgetperf.dag_defaults import DEFAULT_ARGS, DETECT_POKE_SECONDS, detect_timeout_seconds
+from budgetperf.dag_defaults import DEFAULT_ARGS, detect_poke_seconds, detect_timeout_seconds
 from budgetperf.timetable import configured_timetable
 
 MARTS_ASSET = Asset(name="budgetperf_marts", uri="budgetperf://warehouse/marts")
@@ -60,7 +60,7 @@ def budget_monitoring() -> None:
     @task.sensor(
         task_id="detect_delivery",
         mode="reschedule",
-        poke_interval=DETECT_POKE_SECONDS,
+        poke_interval=detect_poke_seconds(),
         timeout=detect_timeout_seconds(),
     )
     def detect_delivery(**context):  # type: ignore[no-untyped-def]

@@ -82,9 +82,15 @@ def run_dbt(
     return output
 
 
-def dbt_build(settings: Settings, warehouse_url: str, *, echo: bool = True) -> str:
-    """Seeds, models, data tests and unit tests, in dependency order."""
-    return run_dbt(settings, warehouse_url, ["build", "--fail-fast"], echo=echo)
+def dbt_build(
+    settings: Settings, warehouse_url: str, *, echo: bool = True, unit_tests: bool = False
+) -> str:
+    """Seeds, models and data tests, in dependency order. Unit tests check the SQL, not
+    the data, so (as dbt advises) they run in CI (tests/test_dbt_unit.py), not every run."""
+    args = ["build", "--fail-fast"]
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
+    return run_dbt(settings, warehouse_url, args, echo=echo)
 
 
 MARTS = (

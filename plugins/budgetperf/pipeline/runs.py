@@ -36,7 +36,7 @@ def _log_excerpt(dag_run: Any, task_id: str, lines: int = 40) -> str:
     folder = base / f"dag_id={dag_run.dag_id}" / f"run_id={dag_run.run_id}" / f"task_id={task_id}"
     attempts = sorted(folder.glob("attempt=*.log")) if folder.is_dir() else []
     if not attempts:
-        return "(no local log; see the Airflow UI)"
+        return "(没有本地任务日志；见 Airflow 界面或 $BUDGETPERF_HOME/logs/run-<checkpoint>.log)"
     text = attempts[-1].read_text(encoding="utf-8", errors="replace").splitlines()
     keep = [line for line in text if "error" in line.lower() or "budgetperf" in line]
     return "\n".join((keep or text)[-lines:])
