@@ -37,8 +37,10 @@ class SmtpSettings:
     # True: STARTTLS required; None: used when the server offers it; False: never
     use_starttls: bool | None = None
     timeout: float = 30.0
-    retry_limit: int = 3
-    retry_delay: float = 2.0
+    # in-process retries are for blips; a longer outage is the task retry's (or the next
+    # run's) to outlast, so they stay short
+    retry_limit: int = 2
+    retry_delay: float = 1.0
 
 
 def smtp_settings_from_airflow(conn_id: str = SMTP_CONN_ID) -> SmtpSettings | None:
@@ -66,8 +68,8 @@ def smtp_settings_from_airflow(conn_id: str = SMTP_CONN_ID) -> SmtpSettings | No
         use_ssl=use_ssl,
         use_starttls=starttls,
         timeout=float(extra.get("timeout", 30)),
-        retry_limit=int(extra.get("retry_limit", 3)),
-        retry_delay=float(extra.get("retry_delay", 2)),
+        retry_limit=int(extra.get("retry_limit", SmtpSettings.retry_limit)),
+        retry_delay=float(extra.get("retry_delay", SmtpSettings.retry_delay)),
     )
 
 

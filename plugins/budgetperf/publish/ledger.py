@@ -405,16 +405,21 @@ def _finish(
     conn.commit()
 
 
-def _release(conn: Any, notice_id: int, claimer: str, error: str) -> None:
-    """Give a claim back untried (the channel is down): pending again, attempt not counted."""
+def _defer(conn: Any, notice_id: int, claimer: str, error: str) -> None:
+    """Give a claim back untried because the channel is down: ``failed`` with the reason,
+    so whoever looks sees why everything waits; the attempt is not counted."""
     conn.execute(
         """
         update ops.notices
-        set status = 'pending', attempts = greatest(attempts - 1, 0), last_error = %s,
+        set status = 'failed', attempts = greatest(attempts - 1, 0), last_error = %s,
             claimed_at = null, claimed_by = null
         where notice_id = %s and status = 'sending' and claimed_by = %s
         """,
-        (error, notice_id, claimer),
+        (
+            error + " (not attempted: the server was unavailable earlier in this pass)",
+            notice_id,
+            claimer,
+        ),
     )
     conn.commit()
 
@@ -429,8 +434,9 @@ def deliver_pending(
     """Deliver every deliverable notice (optionally only these ids), oldest first.
 
     With ``smtp`` None the messages go to ``outbox`` as ``.eml`` files. When the SMTP
-    server is unavailable (after the channel's retries) the pass stops: that notice is
-    ``failed``, the rest stay ``pending`` (counted as deferred) for the next pass.
+    server is unavailable (after the channel's retries) the pass stops trying: that notice
+    and every one still waiting are ``failed`` with the reason (the untried ones counted
+    as deferred), and the next pass sends them.
     """
     result = DeliveryResult()
     ids = list(notice_ids) if notice_ids is not None else None
@@ -447,7 +453,7 @@ def deliver_pending(
                 notice_id, raw, department_code, kind, checkpoint, recipient, resumed = claimed
                 after = notice_id
                 if unavailable is not None:
-                    _release(conn, notice_id, claimer, unavailable)
+                    _defer(conn, notice_id, claimer, unavailable)
                     result.deferred += 1
                     continue
                 message = message_from_bytes(raw, policy=SMTP_POLICY)
