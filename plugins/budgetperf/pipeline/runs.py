@@ -18,6 +18,7 @@ STAGES = (
     "gate_marts",
     "publish_notices",
     "publish_proposal_feed",
+    "publish_disclosure",
     "publish_reports",
 )
 GATE_TASKS = ("gate_raw", "gate_marts")

@@ -205,11 +205,11 @@ def _checkpoint_kind(rc: RunContext) -> str:
 
 @_remembers_failure
 def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
+    """R8 notices after a monitoring point; at the year-end point nothing new is rendered,
+    but notices still waiting from 11-30 (an SMTP outage) are delivered."""
     from budgetperf.publish.notices import publish_monitoring_notices
 
     rc = run_context(context, "publisher")
-    if _checkpoint_kind(rc) != "monitoring":
-        _skip(f"{rc.checkpoint} is the year-end point: no monitoring notices")
     result = publish_monitoring_notices(rc)
     _say(result.one_line())
     if result.undelivered:
@@ -226,6 +226,21 @@ def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
     if _checkpoint_kind(rc) != "year_end":
         _skip(f"{rc.checkpoint} is a monitoring point: the proposal feed follows the year-end")
     result = export_budget_proposals(rc)
+    _say(result.one_line())
+    summary = result.summary()
+    # downstream systems listening to the feed's Asset get what was written
+    for outlet in context["task"].outlets:
+        context["outlet_events"][outlet].extra = summary
+    return summary
+
+
+@_remembers_failure
+def publish_disclosure(context: Mapping[str, Any]) -> dict[str, Any]:
+    """信息公开: published targets and evaluation results for the county website."""
+    from budgetperf.publish.disclosure import export_disclosure
+
+    rc = run_context(context, "publisher")
+    result = export_disclosure(rc)
     _say(result.one_line())
     return result.summary()
 
