@@ -1,27 +1,27 @@
-"""Faults injected into real DAG runs (issue 8): two runs of one checkpoint at once, a
-delivery that never arrives, an SMTP outage, and PostgreSQL restarted mid-run. Each test
-runs `budgetperf run` (Airflow `dags test`) and checks that marts and ledgers stay right.
-(The loader killed mid-file is tested at the loader: tests/ingest/test_ingest_concurrency.py.)
+"""Faults injected into real DAG runs (issue 8): two runs of one checkpoint at once, and a
+delivery that never arrives. Each test runs `budgetperf run` (Airflow `dags test`) and
+checks that marts and ledgers stay right. The other faults are injected where they cost
+least: the loader killed mid-file in tests/ingest/test_ingest_concurrency.py, an SMTP
+outage and PostgreSQL restarted mid-run in the demo year (tests/e2e/test_demo_year.py).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-import socket
-import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from e2e_helpers import run, run_airflow, run_env, run_log, start_run
+from e2e_helpers import (
+    run,
+    run_airflow,
+    run_env,
+    run_log,
+    start_run,
+)
 
-from budgetperf.warehouse.embedded import EmbeddedWarehouse
-
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_faults")]
 
 DELIVERIES = Path(__file__).parent / "deliveries" / "r2_boundaries"
 CHECKPOINT = "2023-06-30"
@@ -34,27 +34,6 @@ def landing(tmp_path: Path) -> Path:
     folder = tmp_path / "landing"
     shutil.copytree(DELIVERIES, folder)
     return folder
-
-
-def _state(url: str) -> dict[str, list[tuple]]:
-    with psycopg.connect(url) as conn:
-        return {
-            "progress": conn.execute(
-                "select project_code, spent_yuan, execution_rate, progress_status "
-                "from marts.fct_project_progress order by project_code"
-            ).fetchall(),
-            "loads": conn.execute(
-                "select entity, as_of, sha256, status from ops.loads order by load_id"
-            ).fetchall(),
-            "raw_rows": conn.execute(
-                "select (select count(*) from raw.projects), "
-                "(select count(*) from raw.budget_execution)"
-            ).fetchall(),
-            "notices": conn.execute(
-                "select kind, department_code, content_hash from ops.notices "
-                "where kind <> 'alert' order by notice_id"
-            ).fetchall(),
-        }
 
 
 def _wait_for(path: Path, text: str, process, timeout: float = 300) -> None:
@@ -136,129 +115,3 @@ def test_a_delivery_that_never_arrives_times_out_and_alerts_naming_it(
     with psycopg.connect(url) as conn:
         loads = conn.execute("select count(*) from ops.loads").fetchone()
     assert loads == (0,)  # nothing loaded, nothing published
-
-
-class _Inbox:
-    """A real SMTP server (aiosmtpd) on localhost that records what it receives."""
-
-    def __init__(self, port: int) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[bytes] = []
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                inbox.messages.append(envelope.original_content or envelope.content)
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-
-    def __enter__(self) -> _Inbox:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_smtp_down_then_up_loses_and_doubles_no_notice(
-    tmp_path: Path, landing: Path, database_factory
-) -> None:
-    url = database_factory()
-    home = tmp_path / "home"
-    port = _free_port()
-    smtp = json.dumps(
-        {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 5},
-        }
-    )
-    env = run_env(
-        home,
-        url,
-        AIRFLOW_CONN_SMTP_DEFAULT=smtp,
-        BUDGETPERF_TASK_RETRIES="1",
-        BUDGETPERF_RETRY_DELAY_SECONDS="1",
-    )
-    down = run(CHECKPOINT, env, landing)  # no server listens on the port
-    assert down.returncode != 0
-    with psycopg.connect(url) as conn:
-        kept = conn.execute(
-            "select status, count(*) from ops.notices where kind <> 'alert' group by 1"
-        ).fetchall()
-    assert kept == [("failed", 3)]  # rendered and kept, not lost
-
-    with _Inbox(port) as inbox:
-        up = run(CHECKPOINT, env, landing)
-        assert up.returncode == 0, up.stdout[-3000:]
-        again = run(CHECKPOINT, env, landing)
-        assert again.returncode == 0
-    from email import message_from_bytes, policy
-
-    received = [message_from_bytes(m, policy=policy.default) for m in inbox.messages]
-    # the failed run's alert to the data engineers was pending too and goes out now
-    notices = sorted(m["To"] for m in received if m["To"] != "data-engineers@budgetperf.local")
-    assert notices == sorted(
-        ["jiaoyu@example.gov.cn", "yaofu@example.gov.cn", "jixiaoguanli@budgetperf.local"]
-    )
-    with psycopg.connect(url) as conn:
-        final = conn.execute(
-            "select status, count(*) from ops.notices where kind <> 'alert' group by 1"
-        ).fetchall()
-    assert final == [("sent", 3)]
-
-
-@pytest.fixture
-def own_cluster_home() -> Iterator[Path]:
-    """A BUDGETPERF_HOME with its own embedded server (we restart it): not under pytest's
-    private temp root, which the server's user cannot enter."""
-    home = PROJECT / ".budgetperf" / "test-home" / f"restart-{uuid.uuid4().hex[:8]}"
-    yield home
-    EmbeddedWarehouse(home / "warehouse").stop()
-    shutil.rmtree(home, ignore_errors=True)
-
-
-def test_postgres_restarted_during_a_run_the_task_retries_and_the_run_completes(
-    own_cluster_home: Path, landing: Path
-) -> None:
-    home = own_cluster_home
-    env = run_env(home, None, BUDGETPERF_TASK_RETRIES="3", BUDGETPERF_RETRY_DELAY_SECONDS="2")
-    process = start_run(CHECKPOINT, env, landing)
-    log = home / "logs" / f"run-{CHECKPOINT}.log"
-    _wait_for(log, "starting task_id=build", process)
-    server = EmbeddedWarehouse(home / "warehouse")
-    restarted = threading.Event()
-
-    def restart() -> None:
-        time.sleep(2)  # dbt is connected and building
-        server.stop()
-        time.sleep(1)
-        server.start()
-        restarted.set()
-
-    threading.Thread(target=restart, daemon=True).start()
-    out, _ = process.communicate(timeout=900)
-    assert restarted.wait(60)
-    assert process.returncode == 0, out[-4000:]
-    text = log.read_text(encoding="utf-8")
-    assert text.count("starting task_id=build") >= 2, "build should have been retried"
-    with psycopg.connect(server.url()) as conn:
-        statuses = conn.execute(
-            "select progress_status, count(*) from marts.fct_project_progress group by 1 order by 1"
-        ).fetchall()
-    assert dict(statuses) == {
-        "lagging": 2,
-        "no_budget": 1,
-        "on_track": 3,
-        "overspent": 1,
-        "seriously_lagging": 1,
-    }
