@@ -251,6 +251,7 @@ def backfilled_year():
         },
     )
     restarted = threading.Event()
+    finished = False
     try:
         cluster.start()
         cluster.wait_for_dag("budget_monitoring")
@@ -302,10 +303,14 @@ def backfilled_year():
         attempts = cluster.task_attempts()
         worker_log = (cluster.log_dir / "worker.log").read_text(errors="replace")
         yield owner_url, backfill_runs, attempts, restarted.is_set(), worker_log
+        finished = True
     finally:
         cluster.stop()
         warehouse.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        if finished:
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            print(f"kept for inspection: {home} (cluster-logs/, airflow/logs/)")
 
 
 def test_the_backfill_runs_the_four_points_through_the_celery_queue(backfilled_year) -> None:
