@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from budgetperf.cli import UserError
 from budgetperf.warehouse import resolve_url
@@ -16,7 +17,7 @@ from budgetperf.warehouse import resolve_url
 def register(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmarks (bench load: the loader against psql \\copy)",
+        help="benchmarks: bench load (the loader against psql \\copy), bench pipeline",
         description="Benchmarks. They print what they measured; nothing is asserted.",
     )
     group = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
@@ -46,7 +47,41 @@ def _add_load(group: argparse._SubParsersAction) -> None:
     load.set_defaults(handler=_bench_load)
 
 
-BENCHMARKS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_load,)
+def _add_pipeline(group: argparse._SubParsersAction) -> None:
+    pipeline = group.add_parser(
+        "pipeline",
+        help="a whole fiscal year through Airflow on generated data at scale N",
+        description=(
+            "Generate the demo county at scale N, run the four checkpoints of 2021 through the "
+            "DAG into a scratch database, and print per stage (load, raw gate, dbt build, "
+            "marts gate, publish) seconds, rows, rows/s and peak memory, plus Airflow's "
+            "overhead, as a table and as JSON. The scratch data is dropped afterwards."
+        ),
+    )
+    pipeline.add_argument("--scale", type=int, default=1, help="counties (default 1)")
+    pipeline.add_argument("--json", type=Path, help="also write the figures to this file")
+    pipeline.add_argument("--keep", action="store_true", help="keep the scratch data")
+    pipeline.set_defaults(handler=_bench_pipeline)
+
+
+BENCHMARKS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_load, _add_pipeline)
+
+
+def _bench_pipeline(args: argparse.Namespace) -> int:
+    import json
+
+    from budgetperf.pipeline.bench import run_pipeline_bench
+
+    if args.scale < 1:
+        raise UserError("--scale must be at least 1")
+    result = run_pipeline_bench(args.scale, keep=args.keep)
+    print()
+    print(result.table())
+    figures = json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
+    print(figures)
+    if args.json:
+        args.json.write_text(figures + "\n", encoding="utf-8")
+    return 1 if result.failed else 0
 
 
 def _bench_load(args: argparse.Namespace) -> int:

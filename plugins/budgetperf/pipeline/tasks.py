@@ -22,15 +22,22 @@ Task = TypeVar("Task", bound=Callable[..., Any])
 
 
 def _remembers_failure(function: Task) -> Task:
-    """Keep a failing task's error as the XCom ``error``, so the alert can quote it: a
-    DAG run from the CLI writes no per-task log file for the alert to read."""
+    """Measure the stage (seconds, memory: ``_metrics`` in its summary) and keep a failing
+    task's error as the XCom ``error``, so the alert can quote it: a DAG run from the CLI
+    writes no per-task log file for the alert to read."""
 
     @functools.wraps(function)
     def wrapper(context: Mapping[str, Any], *args: Any) -> Any:
         from airflow.exceptions import AirflowSkipException
 
+        from budgetperf.pipeline.metrics import measured
+
         try:
-            return function(context, *args)
+            with measured() as metrics:
+                result = function(context, *args)
+            if isinstance(result, dict):
+                result["_metrics"] = metrics.as_dict()
+            return result
         except AirflowSkipException:
             raise
         except Exception as exc:
