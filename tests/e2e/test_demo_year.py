@@ -269,26 +269,29 @@ def backfilled_year():
             "1",
         )
 
-        def restart_when_september_loads() -> None:
-            deadline = time.monotonic() + 1200
+        def restart_during_septembers_build() -> None:
+            # as soon as dbt (the transformer role) has a query running for 09-30
+            deadline = time.monotonic() + 1500
             while time.monotonic() < deadline:
                 try:
                     with psycopg.connect(owner_url, connect_timeout=3) as conn:
-                        found = conn.execute(
-                            "select 1 from ops.checkpoint_runs where checkpoint_date = '2021-09-30'"
+                        building = conn.execute(
+                            "select exists (select 1 from ops.checkpoint_runs "
+                            "where checkpoint_date = '2021-09-30') and exists ("
+                            "select 1 from pg_stat_activity where state = 'active' "
+                            "and usename = 'budgetperf_transformer')"
                         ).fetchone()
                 except psycopg.OperationalError:
-                    found = None
-                if found:
-                    time.sleep(3)  # the raw gate or the build is at work now
+                    building = None
+                if building and building[0]:
                     warehouse.stop()
                     time.sleep(1)
                     warehouse.start()
                     restarted.set()
                     return
-                time.sleep(1)
+                time.sleep(0.5)
 
-        threading.Thread(target=restart_when_september_loads, daemon=True).start()
+        threading.Thread(target=restart_during_septembers_build, daemon=True).start()
         deadline = time.monotonic() + 1800
         backfill_runs: list[dict] = []
         while time.monotonic() < deadline:
