@@ -92,8 +92,14 @@ def cutoff_day(value: Any) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            try:  # the usual ISO spelling, without the regular expressions
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                return None
         try:
-            return parse_date(value.strip())
+            return parse_date(text)
         except ValueProblem:
             return None
     return None

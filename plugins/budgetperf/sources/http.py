@@ -15,6 +15,7 @@ body. Numbers in JSON are read as exact decimals, never floats.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -49,6 +50,9 @@ _EXCERPT = 300
 
 def _excerpt(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").strip()
+    # JSON error bodies often escape Chinese (\u65e0...): show it as people read it
+    with contextlib.suppress(ValueError):
+        text = json.dumps(json.loads(text), ensure_ascii=False)
     text = " ".join(text.split())
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
@@ -358,6 +362,7 @@ class _FieldMap:
         self.cursor = spec.incremental.column if spec.incremental else None
         self.filled: set[int] = set()
         self.checked = False
+        self.plans: dict[tuple[str, ...], list[tuple[str, int]]] = {}
 
     def _learn(self, key: str) -> None:
         self.seen.add(key)
@@ -371,6 +376,18 @@ class _FieldMap:
             return
         self.by_field[key] = index
 
+    def _plan(self, keys: tuple[str, ...]) -> list[tuple[str, int]]:
+        """(field, column index) for records with exactly these keys; records of one API
+        share a handful of key sets, so this runs a handful of times."""
+        plan = self.plans.get(keys)
+        if plan is None:
+            for key in keys:
+                if key not in self.seen:
+                    self._learn(key)
+            plan = [(k, self.by_field[k]) for k in keys if k in self.by_field]
+            self.plans[keys] = plan
+        return plan
+
     def row(self, record: Any, number: int) -> SourceRow:
         if not isinstance(record, dict):
             raise SourceDataError(
@@ -380,14 +397,10 @@ class _FieldMap:
                 row=number,
             )
         values: list[Any] = [None] * len(self.entity.columns)
-        for key, value in record.items():
-            if key not in self.seen:
-                self._learn(key)
-            index = self.by_field.get(key)
-            if index is not None:
-                values[index] = value
-                if value is not None:
-                    self.filled.add(index)
+        for key, index in self._plan(tuple(record)):
+            values[index] = record[key]
+        if not self.checked:
+            self.filled.update(i for i, v in enumerate(values) if v is not None)
         return tuple(values), (record.get(self.cursor) if self.cursor else None)
 
     def check_required(self, rows: int) -> None:
