@@ -48,12 +48,17 @@ def detect_delivery(context: Mapping[str, Any]) -> Any:
 
     rc = run_context(context, "loader")
     try:
+        required = required_entities()
+    except ValueError as exc:  # a misspelt BUDGETPERF_REQUIRED_ENTITIES
+        _fail(str(exc))
+        raise  # not reached: _fail raises
+    try:
         outcome = detect(
             rc.checkpoint,
             landing=rc.settings.landing,
             window=delivery_window(rc.checkpoint),
             source=source_settings(home=rc.settings.home),
-            required=required_entities(),
+            required=required,
             say=_say,
         )
     except SourceError as exc:
