@@ -390,7 +390,8 @@ class ApiServer:
         if handler.headers.get("Authorization") != f"Bearer {self.token}":
             self._send(handler, 401, {"code": 401, "msg": "token无效或已过期"})
             return
-        page = int(query.get("pageNum", "1"))
+        # pageNum (the example's paging), or a cursor token (paging by "next")
+        page = int(query.get("pageNum") or query.get("cursor") or "1")
         if (path, page) in self.hang:
             self.hang.discard((path, page))
             self.release.wait()  # never answers within the client's timeout
@@ -415,11 +416,9 @@ class ApiServer:
             records = [r for r in records if r.get("gxsj", "") >= since]
         size = int(query.get("pageSize", "1000"))
         chunk = records[(page - 1) * size : page * size]
-        self._send(
-            handler,
-            200,
-            {"code": 0, "msg": "成功", "data": {"total": len(records), "records": chunk}},
-        )
+        following = str(page + 1) if page * size < len(records) else None
+        data = {"total": len(records), "records": chunk, "next": following}
+        self._send(handler, 200, {"code": 0, "msg": "成功", "data": data})
 
 
 def expected_counts(rows: dict[str, list[dict[str, Any]]], as_of: dt.date) -> dict[str, int]:

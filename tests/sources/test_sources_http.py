@@ -23,6 +23,7 @@ from budgetperf.ingest import load_landing
 from budgetperf.sources import (
     SourceConfigError,
     SourceConnection,
+    SourceDataError,
     SourceRefused,
     SourceSettings,
     SourceUnavailable,
@@ -172,6 +173,48 @@ def test_incremental_api_pull_equals_a_full_pull_byte_for_byte(
         )
     assert {e.mode for e in full.entities} == {"full"}
     assert folder_bytes(landing / "20211231") == folder_bytes(tmp_path / "full" / "20211231")
+
+
+def test_paging_by_next_token_gives_the_same_delivery(api: ApiServer, tmp_path: Path) -> None:
+    entities = ("departments", "projects")
+    by_page = pull_delivery(
+        http_source(api.url(), fast_config(tmp_path, only=entities, page_size=100)),
+        tmp_path / "a",
+        YEAR_END,
+        state_dir=tmp_path / "sa",
+    )
+    by_next = pull_delivery(
+        http_source(
+            api.url(),
+            fast_config(
+                tmp_path,
+                only=entities,
+                page_size=100,
+                pagination={
+                    "style": "next",
+                    "size_param": "pageSize",
+                    "next_field": "data.next",
+                    "next_param": "cursor",
+                },
+            ),
+        ),
+        tmp_path / "b",
+        YEAR_END,
+        state_dir=tmp_path / "sb",
+    )
+    assert [e.sha256 for e in by_next.entities] == [e.sha256 for e in by_page.entities]
+    assert api.count("/projects") == 2 * 14  # 1,306 projects in pages of 100, both ways
+
+
+def test_an_api_that_ignores_the_paging_parameters_is_not_read_forever(
+    api: ApiServer, landing: Path, tmp_path: Path
+) -> None:
+    config = fast_config(
+        tmp_path, only=("projects",), page_size=100, pagination={"page_param": "page"}
+    )
+    with pytest.raises(SourceDataError, match="returned the same page twice"):
+        pull_delivery(http_source(api.url(), config), landing, YEAR_END, state_dir=tmp_path)
+    assert api.count("/projects") == 2
 
 
 def test_plain_http_is_refused_off_this_machine(tmp_path: Path) -> None:

@@ -271,7 +271,9 @@ class HttpSession:
         pag, size, name = self.config.pagination, self.config.page_size, self.source.name
         records_at = spec.records if spec.records is not None else self.config.response.records
         path: str = spec.path or ""
-        page_params: dict[str, Any] = {}
+        # "next" paging: the page size on the first request; then the API's token (with
+        # the size) or its link (which carries everything)
+        page_params: dict[str, Any] = {pag.size_param: size} if pag.style == "next" else {}
         seen = 0
         last_digest = b""
         for number in range(self.config.max_pages):
@@ -290,8 +292,10 @@ class HttpSession:
                     f"(page {number + 1}); set response.records in the YAML",
                     entity=spec.entity,
                 )
+            # the first and last records stand for the page: an API that ignores the
+            # paging parameters repeats them, a real next page does not
             digest = hashlib.sha256(
-                json.dumps(records, sort_keys=True, default=str).encode()
+                json.dumps(records[:1] + records[-1:], sort_keys=True, default=str).encode()
             ).digest()
             if records and digest == last_digest:
                 raise SourceDataError(
@@ -305,17 +309,16 @@ class HttpSession:
             yield records
             if pag.style == "none" or not records:
                 return
-            total = dig(document, self.config.response.total)
             if pag.style in ("page", "offset"):
-                if len(records) < size or (total is not None and seen >= int(total)):
+                total = _count(dig(document, self.config.response.total))
+                if len(records) < size or (total is not None and seen >= total):
                     return
                 continue
             following = dig(document, pag.next_field)
             if following in (None, "", False):
                 return
             if pag.next_param:
-                page_params = {pag.next_param: following}
-                params = {**params, **page_params}
+                page_params = {pag.size_param: size, pag.next_param: following}
             else:
                 target = urljoin(self.url(path), str(following))
                 if not self._same_origin(target):
@@ -325,7 +328,7 @@ class HttpSession:
                         "only sent to the connection's host",
                         entity=spec.entity,
                     )
-                path, params = target, {}
+                path, params, page_params = target, {}, {}
         raise SourceDataError(
             name,
             f"GET {self.url(spec.path or '')}: more than max_pages={self.config.max_pages} pages",
@@ -417,6 +420,13 @@ class _FieldMap:
                 f"entities.{self.entity.name}.columns",
                 entity=self.entity.name,
             )
+
+
+def _count(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _retry_after(value: str | None) -> float | None:

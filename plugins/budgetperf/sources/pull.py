@@ -29,8 +29,8 @@ from budgetperf.sources.base import Source, SourceRow, SourceSession
 from budgetperf.sources.cells import CellError, cell_text, cutoff_day
 from budgetperf.sources.config import EntitySource
 from budgetperf.sources.delivery import DeliveryFolder, landing_lock
-from budgetperf.sources.errors import SourceDataError, SourceNotReady
-from budgetperf.sources.store import SnapshotStore
+from budgetperf.sources.errors import SourceBusy, SourceDataError, SourceNotReady
+from budgetperf.sources.store import SnapshotStore, StoreBusy
 from budgetperf.sources.watermark import Watermark
 
 log = logging.getLogger("budgetperf.sources")
@@ -130,6 +130,8 @@ def pull_delivery(
                 except BaseException:
                     folder.discard()
                     raise
+        except StoreBusy as exc:
+            raise SourceBusy(source.name, f"{exc}; try again") from None
         finally:
             store.close()
     result = PullResult(

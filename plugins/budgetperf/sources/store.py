@@ -30,6 +30,10 @@ from budgetperf.sources.watermark import Watermark
 _SCHEMA_VERSION = 1
 
 
+class StoreBusy(Exception):
+    """Another pull of the same source holds the store."""
+
+
 @dataclass(frozen=True)
 class EntityState:
     fingerprint: str
@@ -94,7 +98,11 @@ class SnapshotStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.db.execute("begin immediate")
+        try:
+            self.db.execute("begin immediate")
+        except sqlite3.OperationalError as exc:
+            # another pull of the same source (into another landing) holds the store
+            raise StoreBusy(f"{self.path} is in use by another pull ({exc})") from None
         try:
             yield
         except BaseException:
