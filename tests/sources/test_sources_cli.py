@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from conftest import SourceDb
 from source_system import SQL_EXAMPLE
 
@@ -35,7 +36,12 @@ def pull_env(shared_source_db: SourceDb, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("BUDGETPERF_SOURCE_URL", raising=False)
     monkeypatch.delenv("BUDGETPERF_SOURCE_CONN_ID", raising=False)
     monkeypatch.setenv("BUDGETPERF_SOURCE", "sql")
-    monkeypatch.setenv("BUDGETPERF_SOURCE_CONFIG", str(SQL_EXAMPLE))
+    # the committed example, with the entities the CLI and the sensor need to show
+    config = yaml.safe_load(SQL_EXAMPLE.read_text(encoding="utf-8"))
+    config["entities"] = {k: config["entities"][k] for k in ("departments", "budget_execution")}
+    path = tmp_path / "source.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("BUDGETPERF_SOURCE_CONFIG", str(path))
     monkeypatch.setenv("AIRFLOW_CONN_BUDGETPERF_SOURCE", json.dumps(connection))
     return home
 
@@ -55,7 +61,7 @@ def test_cli_pull(pull_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["pull", "--checkpoint", "2021-09-30", "--source", "http"]) == 2
     err = capsys.readouterr().err
-    assert "source-sql.yml: source: says 'sql' but the configured source is 'http'" in err
+    assert "source.yml: source: says 'sql' but the configured source is 'http'" in err
 
 
 def test_cli_pull_refuses_the_folder_source(
