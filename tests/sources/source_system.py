@@ -14,7 +14,9 @@ generator's Pingluo County data at the 2021 year-end.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import ssl
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -327,7 +329,12 @@ def api_records(entity: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 class ApiServer:
     """The integration system's API on 127.0.0.1, with faults the tests switch on."""
 
-    def __init__(self, rows: dict[str, list[dict[str, Any]]], token: str) -> None:
+    def __init__(
+        self,
+        rows: dict[str, list[dict[str, Any]]],
+        token: str,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.token = token
         self.records = {API_PATHS[e]: api_records(e, r) for e, r in rows.items()}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -347,6 +354,12 @@ class ApiServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -354,7 +367,7 @@ class ApiServer:
         return int(self.httpd.server_address[1])
 
     def url(self, token: str | None = None) -> str:
-        return f"http://:{token or self.token}@127.0.0.1:{self.port}/api/v1"
+        return f"{self.scheme}://:{token or self.token}@127.0.0.1:{self.port}/api/v1"
 
     def __enter__(self) -> ApiServer:
         self.thread.start()
@@ -419,6 +432,43 @@ class ApiServer:
         following = str(page + 1) if page * size < len(records) else None
         data = {"total": len(records), "records": chunk, "next": following}
         self._send(handler, 200, {"code": 0, "msg": "成功", "data": data})
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1: a bureau's private CA in miniature."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "一体化系统测试接口")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "api.pem", folder / "api.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 def expected_counts(rows: dict[str, list[dict[str, Any]]], as_of: dt.date) -> dict[str, int]:

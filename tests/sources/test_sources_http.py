@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import TOKEN
-from source_system import API_PATHS, HTTP_EXAMPLE, ApiServer, api_records, expected_counts
+from source_system import (
+    API_PATHS,
+    HTTP_EXAMPLE,
+    ApiServer,
+    api_records,
+    expected_counts,
+    self_signed_certificate,
+)
 
 from budgetperf.ingest import load_landing
 from budgetperf.sources import (
@@ -215,6 +222,23 @@ def test_an_api_that_ignores_the_paging_parameters_is_not_read_forever(
     with pytest.raises(SourceDataError, match="returned the same page twice"):
         pull_delivery(http_source(api.url(), config), landing, YEAR_END, state_dir=tmp_path)
     assert api.count("/projects") == 2
+
+
+def test_https_with_the_bureaus_own_certificate_authority(
+    source_rows: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    config = fast_config(tmp_path, only=("departments",))
+    with ApiServer(source_rows, TOKEN, tls=(cert, key)) as server:
+        # not signed by a public CA: refused at once (retrying cannot fix trust)
+        with pytest.raises(SourceConfigError, match="TLS certificate is not trusted"):
+            pull_delivery(
+                http_source(server.url(), config), tmp_path / "l", YEAR_END, state_dir=tmp_path
+            )
+        trusted = http_source(f"{server.url()}?verify={cert}", config)
+        result = pull_delivery(trusted, tmp_path / "landing", YEAR_END, state_dir=tmp_path)
+    assert result.entities[0].rows == len(source_rows["departments"])
+    assert server.count("/departments") == 1
 
 
 def test_plain_http_is_refused_off_this_machine(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -144,13 +145,23 @@ class HttpSource:
         value = f"{scheme} {token}" if scheme else str(token)
         return {header: value, "Accept": "application/json", "User-Agent": "budgetperf-pull"}
 
-    def _verify(self) -> bool | str:
+    def _verify(self) -> bool | ssl.SSLContext:
+        """TLS verification: on (default), off, or against a CA bundle (a bureau's
+        private CA): httpx takes the latter as an SSL context."""
         verify = self.connection.extra.get("verify", True)
-        if isinstance(verify, str) and verify.strip().lower() in ("false", "0", "no"):
+        if isinstance(verify, bool):
+            return verify
+        text = str(verify).strip()
+        if text.lower() in ("false", "0", "no"):
             return False
-        if isinstance(verify, str) and verify.strip().lower() in ("true", "1", "yes", ""):
+        if text.lower() in ("true", "1", "yes", ""):
             return True
-        return verify if isinstance(verify, (bool, str)) else True
+        try:
+            return ssl.create_default_context(cafile=text)
+        except (OSError, ssl.SSLError) as exc:
+            raise SourceConfigError(
+                self.name, f'the connection extra "verify" names {text}: {exc}'
+            ) from None
 
     @contextmanager
     def session(self) -> Iterator[HttpSession]:
@@ -212,6 +223,14 @@ class HttpSession:
             except httpx.TimeoutException:
                 reason = f"GET {shown} timed out after {self.config.timeout_seconds:g} s"
             except httpx.TransportError as exc:
+                if _untrusted(exc):
+                    # not a network hiccup: retrying cannot make the certificate trusted
+                    raise SourceConfigError(
+                        name,
+                        f"GET {shown}: the server's TLS certificate is not trusted ({exc}); "
+                        'set the connection extra "verify" to the CA bundle that signed it',
+                        entity=entity,
+                    ) from None
                 reason = f"GET {shown} failed: {exc.__class__.__name__}: {exc}"
             else:
                 status = response.status_code
@@ -420,6 +439,15 @@ class _FieldMap:
                 f"entities.{self.entity.name}.columns",
                 entity=self.entity.name,
             )
+
+
+def _untrusted(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _count(value: Any) -> int | None:
