@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
     "budgetperf.commands.ingest",
+    "budgetperf.commands.pull",
     "budgetperf.commands.demo",
     "budgetperf.commands.generate",
     "budgetperf.commands.dbt",

@@ -73,20 +73,38 @@ def _fail(message: str) -> NoReturn:
 
 @_remembers_failure
 def detect_delivery(context: Mapping[str, Any]) -> Any:
+    """Wait for the checkpoint's delivery (folder source) or pull it (sql, http): which one
+    comes from BUDGETPERF_SOURCE, so the DAG never changes (see pipeline/detect.py)."""
     from airflow.sdk import PokeReturnValue
 
-    from budgetperf.pipeline.detect import delivery_window, find_complete_deliveries
+    from budgetperf.pipeline.detect import delivery_window, detect, required_entities
+    from budgetperf.sources import SourceError, source_settings
 
     rc = run_context(context, "loader")
-    first_day, last_day = delivery_window(rc.checkpoint)
-    found = find_complete_deliveries(rc.settings.landing, first_day, last_day)
-    if found.complete:
-        names = ", ".join(d.name for d in found.complete)
-        _say(f"delivery ready for {rc.checkpoint}: {names}")
-        return PokeReturnValue(is_done=True, xcom_value={"deliveries": found.names()})
-    _say(found.waiting_message())
+    try:
+        required = required_entities()
+    except ValueError as exc:  # a misspelt BUDGETPERF_REQUIRED_ENTITIES
+        _fail(str(exc))
+    try:
+        outcome = detect(
+            rc.checkpoint,
+            landing=rc.settings.landing,
+            window=delivery_window(rc.checkpoint),
+            source=source_settings(home=rc.settings.home),
+            required=required,
+            say=_say,
+        )
+    except SourceError as exc:
+        # a refusal or a wrong mapping does not mend itself: fail now, and the alert
+        # (this task's last log lines) says what to fix
+        _say(f"pull failed and needs a person: {exc}")
+        _fail(str(exc))
+    for line in outcome.lines:
+        _say(line)
+    if outcome.done:
+        return PokeReturnValue(is_done=True, xcom_value=outcome.xcom)
     # if the sensor times out, the alert quotes what it was still waiting for
-    context["ti"].xcom_push(key="waiting_for", value=found.waiting_message())
+    context["ti"].xcom_push(key="waiting_for", value="\n".join(outcome.lines))
     return PokeReturnValue(is_done=False)
 
 
