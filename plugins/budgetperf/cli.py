@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Some commands import Airflow in this process (the timetable); without this it would
+    # create ~/airflow/airflow.cfg. Our Airflow lives under $BUDGETPERF_HOME.
+    from budgetperf.settings import load_settings
+
+    os.environ.setdefault("AIRFLOW_HOME", str(load_settings().airflow_home))
     parser = build_parser()
     # `budgetperf airflow ...` and `budgetperf dbt-env -- ...` pass everything through
     args, extra = parser.parse_known_args(argv)
