@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "budgetperf.commands.demo",
     "budgetperf.commands.generate",
     "budgetperf.commands.dbt",
+    "budgetperf.commands.quality",
 )
 
 
