@@ -86,7 +86,8 @@ class GateOutcome:
     checkpoint: dt.date
     run_id: str
     results: list[RuleResult]
-    data_docs: Path | None = None  # the GX Data Docs page(s) of this run (offline-ready)
+    data_docs: Path | None = None  # the GX Data Docs index (offline-ready)
+    data_docs_pages: list[Path] = field(default_factory=list)  # this run's GX pages
     report: Path | None = None  # the self-contained quality report people open
     checked_at: dt.datetime | None = None
 
@@ -326,6 +327,7 @@ def run_gate(
         run_id,
         results,
         data_docs=docs.get("index"),
+        data_docs_pages=[path for name, path in sorted(docs.items()) if name != "index"],
         checked_at=dt.datetime.now(dt.UTC),
     )
     record_results(warehouse_url, outcome)

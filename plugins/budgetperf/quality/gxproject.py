@@ -405,6 +405,8 @@ def _jsonable(value: Any) -> Any:
 _REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.I | re.S)
 _REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>", re.I | re.S)
 _REMOTE_IMG = re.compile(r"<img\b[^>]*\bsrc=[\"']https?://[^>]*>", re.I | re.S)
+_REMOTE_URL = re.compile(r"url\(\s*[\"']?https?://[^)]*\)", re.I)
+_REMOTE_IMPORT = re.compile(r"@import\s+(url\()?[\"']?https?://[^;]*;", re.I)
 _OFFLINE_CSS = """
 <style>
 /* budgetperf: GX Data Docs made readable offline. GX links Bootstrap, jQuery, Vega and
@@ -430,6 +432,8 @@ def make_offline(html: str, *, note: str | None = None) -> str:
     html = _REMOTE_SCRIPT.sub("", html)
     html = _REMOTE_LINK.sub("", html)
     html = _REMOTE_IMG.sub("<strong>Great Expectations</strong>", html)
+    html = _REMOTE_IMPORT.sub("", html)
+    html = _REMOTE_URL.sub("none", html)
     html = html.replace("</head>", _OFFLINE_CSS + "</head>", 1)
     if note:
         html = re.sub(r"(<body\b[^>]*>)", r"\1" + note.replace("\\", "\\\\"), html, count=1)
@@ -457,9 +461,11 @@ def build_offline_data_docs(context: Any, validation: Validation) -> dict[str, P
     site = index.parent
     for result_id in validation.result_ids:
         suite = result_id.expectation_suite_identifier.name
-        for page in (site / "validations" / suite / validation.run_name).rglob("*.html"):
-            page.write_text(make_offline(page.read_text(encoding="utf-8")), encoding="utf-8")
-            pages[suite] = page
+        for found in context.get_docs_sites_urls(resource_identifier=result_id):
+            page = Path(str(found.get("site_url") or "").removeprefix("file://"))
+            if page.is_file():
+                page.write_text(make_offline(page.read_text(encoding="utf-8")), encoding="utf-8")
+                pages[suite] = page
     links = "".join(
         f'<li><a href="{path.relative_to(site).as_posix()}">{suite}</a></li>'
         for suite, path in sorted(pages.items())
