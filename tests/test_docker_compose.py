@@ -57,8 +57,20 @@ def test_airflow_runs_celery_with_one_shared_jwt_secret_from_env(compose: dict) 
 def test_metadata_and_warehouse_are_separate_databases(compose: dict) -> None:
     env = compose["services"]["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
-    assert env["AIRFLOW_CONN_BUDGETPERF_WAREHOUSE"].endswith("@postgres:5432/budgetperf")
     assert "mailpit" in env["AIRFLOW_CONN_SMTP_DEFAULT"]
+
+
+def test_tasks_reach_the_warehouse_only_through_their_roles(compose: dict) -> None:
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        for role in ("LOADER", "TRANSFORMER", "QUALITY", "PUBLISHER"):
+            url = env[f"AIRFLOW_CONN_BUDGETPERF_{role}"]
+            assert url.startswith(f"postgresql://budgetperf_{role.lower()}:${{")
+            assert url.endswith("@postgres:5432/budgetperf")
+        # the owner's credentials are only given to the init service
+        assert "BUDGETPERF_WAREHOUSE_URL" not in env
+    init_env = compose["services"]["airflow-init"]["environment"]
+    assert init_env["BUDGETPERF_WAREHOUSE_URL"].startswith("postgresql://budgetperf:${")
 
 
 def test_no_secret_is_written_in_the_file(compose: dict) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from budgetperf.warehouse.embedded import EmbeddedWarehouse, pg_binary
 from budgetperf.warehouse.migrate import available_migrations, migrate
+
+TEST_HOME = Path(__file__).resolve().parents[1] / ".budgetperf" / "test-home"
 
 EXPECTED_SCHEMAS = {"raw", "ops", "staging", "intermediate", "marts"}
 
@@ -26,8 +32,17 @@ def test_migrations_create_the_five_schemas_and_are_safe_to_rerun(fresh_database
     assert applied == (len(first),)
 
 
-def test_embedded_server_listens_on_tcp_with_a_password_and_restarts(tmp_path: Path) -> None:
-    server = EmbeddedWarehouse(tmp_path / "warehouse")
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A folder for a throwaway cluster. Not under pytest's tmp_path: pytest keeps its
+    temp root private (0700), and PostgreSQL runs as another user when we are root."""
+    folder = TEST_HOME / f"cluster-{uuid.uuid4().hex[:8]}"
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_embedded_server_listens_on_tcp_with_a_password_and_restarts(server_dir: Path) -> None:
+    server = EmbeddedWarehouse(server_dir / "warehouse")
     url = server.start()
     try:
         assert "@127.0.0.1:" in url

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from budgetperf.settings import Settings
 
-WAREHOUSE_CONN_ID = "budgetperf_warehouse"
+# One Airflow connection per warehouse role; each task uses the one its stage needs.
+STAGE_ROLES = ("loader", "transformer", "quality", "publisher")
+
+
+def role_conn_id(role: str) -> str:
+    return f"budgetperf_{role}"
+
+
 SMTP_CONN_ID = "smtp_default"
 
 
@@ -21,7 +28,13 @@ def _conn_env_name(conn_id: str) -> str:
 
 
 def airflow_environment(settings: Settings, warehouse_url: str) -> dict[str, str]:
-    """Environment variables for an airflow subprocess. Values the user set already win."""
+    """Environment variables for an airflow subprocess. Values the user set already win.
+
+    ``warehouse_url`` is the owner's; the tasks never see it: each gets the connection of
+    its own role (loader, transformer, quality, publisher), none of them superuser.
+    """
+    from budgetperf.warehouse.roles import role_url
+
     env = dict(os.environ)
     airflow_home = settings.airflow_home
     defaults = {
@@ -43,8 +56,9 @@ def airflow_environment(settings: Settings, warehouse_url: str) -> dict[str, str
         # graph rendering is not used; its missing optional dependency is not news
         "PYTHONWARNINGS": "ignore::UserWarning:airflow.cli.commands.dag_command",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        _conn_env_name(WAREHOUSE_CONN_ID): warehouse_url,
     }
+    for role in STAGE_ROLES:
+        defaults[_conn_env_name(role_conn_id(role))] = role_url(warehouse_url, role)
     for key, value in defaults.items():
         env.setdefault(key, value)
     # the project's own settings are authoritative for paths it was given explicitly

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "budgetperf.commands.warehouse",
     "budgetperf.commands.run",
+    "budgetperf.commands.ingest",
     "budgetperf.commands.demo",
     "budgetperf.commands.generate",
     "budgetperf.commands.dbt",
+    "budgetperf.commands.bench",
     "budgetperf.commands.quality",
 )
 

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from budgetperf.settings import Settings, load_settings
-from budgetperf.timetable import configured_timetable
 
 DEFAULT_SCENARIO = "pingluo-2021"
 DEMO_YEAR = 2021
@@ -40,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from budgetperf.commands.run import run_checkpoint
     from budgetperf.generate import generate_scenario
+    from budgetperf.timetable import configured_timetable
 
     if args.landing is not None:
         os.environ["BUDGETPERF_LANDING"] = str(args.landing.resolve())
@@ -76,8 +76,10 @@ def _demo(args: argparse.Namespace) -> int:
 def print_results(settings: Settings, points: list[dt.date]) -> None:
     from budgetperf.transform import mart_row_counts
     from budgetperf.warehouse import connect, resolve_url
+    from budgetperf.warehouse.roles import role_url
 
-    url = resolve_url(settings)
+    # read back as an analyst would: the read-only role
+    url = role_url(resolve_url(settings), "analyst")
     print(f"  warehouse: {url.split('@')[-1]} (budgetperf warehouse url prints the DSN)")
     for mart, rows in mart_row_counts(url).items():
         print(f"  marts.{mart:<28} {rows if rows is not None else '-':>8} rows")
@@ -88,6 +90,7 @@ def print_results(settings: Settings, points: list[dt.date]) -> None:
             group by checkpoint_date order by checkpoint_date
             """
         ).fetchall()
+    with connect(role_url(resolve_url(settings), "publisher")) as conn:
         notices = conn.execute(
             "select kind, status, count(*) from ops.notices group by kind, status order by 1, 2"
         ).fetchall()

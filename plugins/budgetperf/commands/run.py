@@ -14,7 +14,6 @@ from pathlib import Path
 from budgetperf.airflow_env import airflow_environment, airflow_executable, ensure_metadata_db
 from budgetperf.cli import UserError
 from budgetperf.settings import Settings, load_settings
-from budgetperf.timetable import configured_timetable
 from budgetperf.warehouse import resolve_url
 from budgetperf.warehouse.migrate import migrate
 
@@ -70,6 +69,8 @@ def settings_with_landing(landing: Path | None) -> Settings:
 
 def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = False) -> int:
     """Run the DAG for one checkpoint; stream progress; return the exit code."""
+    from budgetperf.timetable import configured_timetable  # imports Airflow: only when needed
+
     timetable = configured_timetable()
     if not timetable.is_point(checkpoint):
         raise UserError(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from budgetperf.airflow_env import WAREHOUSE_CONN_ID
+from budgetperf.airflow_env import role_conn_id
 from budgetperf.settings import Settings, load_settings
 from budgetperf.timetable import configured_timetable
 
@@ -53,7 +53,7 @@ def checkpoint_from_context(context: Mapping[str, Any]) -> dt.date:
     return timetable.point_on_or_before(timetable.local_date(dag_run.run_after))
 
 
-def warehouse_url_from_connection(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+def warehouse_url_from_connection(conn_id: str) -> str:
     """A libpq URL from an Airflow connection (production sets it per role)."""
     from airflow.sdk import BaseHook
 
@@ -65,10 +65,12 @@ def warehouse_url_from_connection(conn_id: str = WAREHOUSE_CONN_ID) -> str:
     return f"postgresql://{auth}{conn.host}{port}/{conn.schema or 'budgetperf'}"
 
 
-def run_context(context: Mapping[str, Any]) -> RunContext:
+def run_context(context: Mapping[str, Any], role: str) -> RunContext:
+    """The run's context, connected to the warehouse as ``role`` (loader, transformer,
+    quality or publisher: the least privilege the task's stage needs)."""
     return RunContext(
         checkpoint=checkpoint_from_context(context),
         run_id=str(context["run_id"]),
-        warehouse_url=warehouse_url_from_connection(),
+        warehouse_url=warehouse_url_from_connection(role_conn_id(role)),
         settings=load_settings(),
     )

@@ -43,7 +43,7 @@ def detect_delivery(context: Mapping[str, Any]) -> Any:
 
     from budgetperf.pipeline.detect import delivery_window, find_complete_deliveries
 
-    rc = run_context(context)
+    rc = run_context(context, "loader")
     first_day, last_day = delivery_window(rc.checkpoint)
     found = find_complete_deliveries(rc.settings.landing, first_day, last_day)
     if found.complete:
@@ -73,13 +73,36 @@ def register_checkpoint(rc: RunContext) -> None:
         )
 
 
+def load_summary(report: Any) -> dict[str, Any]:
+    """The numbers of a load run that the run summary and the CLI show."""
+    done = [f for f in report.files if f.status != "skipped"]
+    return {
+        "files_loaded": sum(f.status == "loaded" for f in done),
+        "files_rejected": sum(f.status == "rejected" for f in done),
+        "files_skipped": sum(f.status == "skipped" for f in report.files),
+        "rows_loaded": sum(f.rows_loaded for f in done),
+        "rows_rejected": sum(f.rows_rejected for f in done),
+        "findings": [str(finding) for finding in report.findings],
+        "files": [
+            {
+                "file": f.file_path,
+                "status": f.status,
+                "rows_loaded": f.rows_loaded,
+                "rows_rejected": f.rows_rejected,
+                "reason": f.reason,
+            }
+            for f in done
+        ],
+    }
+
+
 def load(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.ingest.loader import load_landing
 
-    rc = run_context(context)
+    rc = run_context(context, "loader")
     report = load_landing(rc.warehouse_url, rc.settings.landing, up_to=rc.checkpoint)
     register_checkpoint(rc)
-    summary = report.summary()
+    summary = load_summary(report)
     _say(
         f"loaded {summary['files_loaded']} new file(s), {summary['rows_loaded']} rows; "
         f"{summary['rows_rejected']} rows and {summary['files_rejected']} file(s) rejected; "
@@ -94,7 +117,7 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
 def gate(context: Mapping[str, Any], gate_name: str) -> dict[str, Any]:
     from budgetperf.quality.gates import run_gate
 
-    rc = run_context(context)
+    rc = run_context(context, "quality")
     outcome = run_gate(
         gate_name,
         warehouse_url=rc.warehouse_url,
@@ -117,7 +140,7 @@ def gate(context: Mapping[str, Any], gate_name: str) -> dict[str, Any]:
 def build(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.transform import dbt_build, mart_row_counts
 
-    rc = run_context(context)
+    rc = run_context(context, "transformer")
     dbt_build(rc.settings, rc.warehouse_url)
     counts = mart_row_counts(rc.warehouse_url)
     _say(
@@ -146,7 +169,7 @@ def _checkpoint_kind(rc: RunContext) -> str:
 def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.notices import publish_monitoring_notices
 
-    rc = run_context(context)
+    rc = run_context(context, "publisher")
     if _checkpoint_kind(rc) != "monitoring":
         _skip(f"{rc.checkpoint} is the year-end point: no monitoring notices")
     result = publish_monitoring_notices(rc)
@@ -160,7 +183,7 @@ def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
 def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.feed import export_budget_proposals
 
-    rc = run_context(context)
+    rc = run_context(context, "publisher")
     if _checkpoint_kind(rc) != "year_end":
         _skip(f"{rc.checkpoint} is a monitoring point: the proposal feed follows the year-end")
     result = export_budget_proposals(rc)
@@ -171,7 +194,7 @@ def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
 def publish_reports(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.reports import write_reports
 
-    rc = run_context(context)
+    rc = run_context(context, "publisher")
     result = write_reports(rc)
     _say(result.one_line())
     return result.summary()
@@ -183,7 +206,7 @@ def publish_reports(context: Mapping[str, Any]) -> dict[str, Any]:
 def alert_failure(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.pipeline.runs import alert_failed_tasks
 
-    rc = run_context(context)
+    rc = run_context(context, "publisher")
     result = alert_failed_tasks(rc, context["dag_run"], context["ti"])
     _say(result)
     return {"alert": result}
@@ -192,7 +215,7 @@ def alert_failure(context: Mapping[str, Any]) -> dict[str, Any]:
 def finish(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.pipeline.runs import record_run_summary
 
-    rc = run_context(context)
+    rc = run_context(context, "publisher")
     summary = record_run_summary(rc, context["dag_run"], context["ti"])
     _say(f"run {summary['status']}; summary in {summary['summary_path']}")
     if summary["status"] != "success":

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from budgetperf.warehouse import connect
+from budgetperf.warehouse.roles import manages_passwords, set_role_passwords
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+GRANTS = Path(__file__).resolve().parent / "grants.sql"
 _LOCK_KEY = 8_240_517  # arbitrary constant shared by every budgetperf process
 
 
@@ -73,6 +75,11 @@ def migrate(url: str) -> list[str]:
                         (migration.version, migration.checksum),
                     )
                 applied_now.append(migration.version)
+            # Privileges are re-applied every time, so objects of new migrations are covered.
+            with conn.transaction():
+                conn.execute(GRANTS.read_text(encoding="utf-8").encode("utf-8"))
+                if manages_passwords():
+                    set_role_passwords(conn)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
             conn.commit()
