@@ -21,6 +21,7 @@ import pytest
 from quality_seed import clone_database
 
 from budgetperf.settings import Settings, load_settings
+from budgetperf.warehouse.roles import role_url
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -46,14 +47,20 @@ def settings_for(home: Path) -> Settings:
     return load_settings({"BUDGETPERF_HOME": str(home)})
 
 
+def as_quality(url: str) -> str:
+    """The URL of the gates' own warehouse role (least privilege, as in the DAG)."""
+    return role_url(url, "quality")
+
+
 @contextlib.contextmanager
 def task_environment(home: Path, url: str) -> Iterator[None]:
-    """The environment an Airflow worker gives a budget_monitoring task: the warehouse as
-    the Airflow connection, no SMTP connection (mail goes to the outbox folder)."""
+    """The environment an Airflow worker gives a budget_monitoring task: the warehouse's
+    quality role as the Airflow connection the gate tasks use, no SMTP connection (mail
+    goes to the outbox folder)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BUDGETPERF_HOME", str(home))
         patch.setenv("AIRFLOW_HOME", str(home / "airflow"))
-        patch.setenv("AIRFLOW_CONN_BUDGETPERF_WAREHOUSE", url)
+        patch.setenv("AIRFLOW_CONN_BUDGETPERF_QUALITY", as_quality(url))
         patch.setenv("GX_ANALYTICS_ENABLED", "false")
         for name in (
             "BUDGETPERF_LANDING",
@@ -99,9 +106,10 @@ def execute(url: str, *statements: str) -> None:
 
 
 def dbt_build_quietly(home: Path, url: str) -> None:
+    """dbt build as the DAG's build task runs it: as the transformer role."""
     from budgetperf.transform import dbt_build
 
-    dbt_build(settings_for(home), url, echo=False)
+    dbt_build(settings_for(home), role_url(url, "transformer"), echo=False)
 
 
 def git_status(path: str) -> str:

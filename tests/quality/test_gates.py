@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import (
+    as_quality,
     dbt_build_quietly,
     execute,
     git_status,
@@ -57,11 +58,6 @@ REMOTE_ASSET = re.compile(
 )
 
 
-def _has_reject_view(url: str) -> bool:
-    found = rows(url, "select to_regclass('ops.checkpoint_reject_problems')")
-    return found[0][0] is not None
-
-
 def _results(url: str, run_id: str, gate: str) -> dict[str, tuple[Any, ...]]:
     found = rows(
         url,
@@ -98,7 +94,7 @@ def clean(
         for gate in ("raw", "marts"):
             outcomes[(gate, point)] = run_gate(
                 gate,
-                warehouse_url=url,
+                warehouse_url=as_quality(url),
                 checkpoint=point,
                 run_id=f"clean-{point}",
                 settings=settings_for(home),
@@ -110,8 +106,7 @@ def clean(
 def raw_faults(seeded: str, clone: Any, home: Path) -> tuple[str, Any]:
     url = clone(seeded)
     inject_raw_faults(url)
-    if _has_reject_view(url):
-        inject_reject_problems(url)
+    inject_reject_problems(url)
     return url, run_gate_task(home, url, "raw", YEAR_END, "faults-raw")
 
 
@@ -140,7 +135,11 @@ def empty(database_factory: Any, home: Path) -> tuple[str, GateOutcome]:
     execute(url, "insert into ops.checkpoint_runs (checkpoint_date, fiscal_year)"
             " values ('2021-06-30', 2021)")  # fmt: skip
     outcome = run_gate(
-        "raw", warehouse_url=url, checkpoint=JUNE, run_id="empty", settings=settings_for(home)
+        "raw",
+        warehouse_url=as_quality(url),
+        checkpoint=JUNE,
+        run_id="empty",
+        settings=settings_for(home),
     )
     return url, outcome
 
@@ -153,18 +152,9 @@ def empty(database_factory: Any, home: Path) -> tuple[str, GateOutcome]:
 def test_clean_delivery_passes_both_gates(clean: Any, gate: str, point: dt.date) -> None:
     outcome = clean[1][(gate, point)]
     failed = [r.line() for r in outcome.results if not r.success]
-    if not _has_reject_view(clean[0]):
-        pytest.skip("pending the ingest merge: ops.checkpoint_reject_problems is not on main yet")
     assert failed == []
     assert outcome.passed
     assert len(outcome.results) == len([r for r in RULES if r.gate == gate])
-
-
-def test_clean_delivery_passes_every_rule_but_the_pending_reject_view(clean: Any) -> None:
-    # until the loader (with its reject-problems view) is merged, these three cannot run
-    for outcome in clean[1].values():
-        failed = {r.rule.id for r in outcome.results if not r.success}
-        assert failed <= set(REJECT_RULES), failed
 
 
 def test_every_verdict_is_stored_in_dq_results(clean: Any) -> None:
@@ -216,8 +206,6 @@ def test_raw_fault_fails_its_rule(raw_faults: Any, rule_id: str) -> None:
 @pytest.mark.parametrize("rule_id", REJECT_RULES)
 def test_rejected_data_fails_its_rule(raw_faults: Any, rule_id: str) -> None:
     url, _ = raw_faults
-    if not _has_reject_view(url):
-        pytest.skip("pending the ingest merge: ops.checkpoint_reject_problems is not on main yet")
     _, severity, success, observed, details, _, _ = _results(url, "faults-raw", "raw")[rule_id]
     assert (severity, success) == ("fatal", False)
     assert details["sample"], observed
@@ -225,8 +213,6 @@ def test_rejected_data_fails_its_rule(raw_faults: Any, rule_id: str) -> None:
 
 def test_rejected_rows_sample_says_how_to_look_and_accept(raw_faults: Any) -> None:
     url, _ = raw_faults
-    if not _has_reject_view(url):
-        pytest.skip("pending the ingest merge: ops.checkpoint_reject_problems is not on main yet")
     sample = _results(url, "faults-raw", "raw")["RAW-REJ-01"][4]["sample"][0]
     assert sample["look_command"].startswith("budgetperf rejects --as-of 20211231 --load-id ")
     assert sample["accept_command"].startswith("budgetperf rejects accept --load-id ")
@@ -245,7 +231,7 @@ def test_nothing_delivered_fails_completeness(empty: Any) -> None:
     _, outcome = empty
     failed = {r.rule.id for r in outcome.results if not r.success}
     # every other rule has nothing to object to on empty data
-    assert failed - set(REJECT_RULES) == {"RAW-CMP-01"}
+    assert failed == {"RAW-CMP-01"}
     sample = next(r for r in outcome.results if r.rule.id == "RAW-CMP-01").sample
     assert {row["entity"] for row in sample} == {"departments", "projects"}
 
@@ -402,8 +388,6 @@ def test_gate_runs_leave_committed_files_untouched(
 def test_catalogue_relations_exist_after_dbt_build(clean: Any) -> None:
     url = clean[0]
     for rule in RULES:
-        if rule.relation == "ops.checkpoint_reject_problems" and not _has_reject_view(url):
-            continue  # pending the ingest merge
         found = rows(
             url,
             "select column_name from information_schema.columns"

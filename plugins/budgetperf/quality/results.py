@@ -2,7 +2,9 @@
 
 ``warnings_for(url, checkpoint)`` is the API the reports use: the warnings of the latest
 run of a checkpoint, each self-describing (texts, observed value, sample rows, SQL), read
-from ``ops.dq_latest_results`` (migration 0300) so it needs neither GX nor the catalogue.
+from ``ops.dq_results`` alone (the publisher role may read that table and no other quality
+table), so it needs neither GX nor the catalogue. The query is the one of the view
+``ops.dq_latest_results`` (migration 0300), which data engineers use in psql.
 """
 
 from __future__ import annotations
@@ -45,9 +47,23 @@ class QualityFinding:
 # Kept as the name the brief and the reports use for a warning.
 QualityWarning = QualityFinding
 
-_COLUMNS = """
-    run_id, checkpoint_date, gate, rule_id, severity, success, coalesce(observed, ''),
-    checked_at, coalesce(details, '{}'::jsonb)
+# the latest run of the checkpoint; in it, the latest verdict of each (gate, rule)
+_LATEST = """
+    with latest_run as (
+        select run_id from ops.dq_results
+        where checkpoint_date = %(point)s
+        order by checked_at desc, result_id desc
+        limit 1
+    )
+    select * from (
+        select distinct on (r.gate, r.rule_id)
+            r.run_id, r.checkpoint_date, r.gate, r.rule_id, r.severity, r.success,
+            coalesce(r.observed, ''), r.checked_at, coalesce(r.details, '{}'::jsonb)
+        from ops.dq_results as r
+        where r.checkpoint_date = %(point)s and r.run_id = (select run_id from latest_run)
+        order by r.gate, r.rule_id, r.checked_at desc, r.result_id desc
+    ) as latest
+    order by gate desc, rule_id
 """
 
 
@@ -76,11 +92,7 @@ def _finding(row: tuple[Any, ...]) -> QualityFinding:
 def latest_results(url: str, checkpoint: dt.date) -> list[QualityFinding]:
     """Every rule's latest verdict in the latest run of ``checkpoint`` (both gates)."""
     with connect(url) as conn:
-        rows = conn.execute(
-            f"select {_COLUMNS} from ops.dq_latest_results"  # noqa: S608 - constant columns
-            " where checkpoint_date = %s order by gate desc, rule_id",
-            (checkpoint,),
-        ).fetchall()
+        rows = conn.execute(_LATEST, {"point": checkpoint}).fetchall()
     return [_finding(row) for row in rows]
 
 

@@ -54,17 +54,21 @@ COUNTED_MARTS = (
     ),
 )
 BASELINE_BY_GATE = "marts gate"
+# a re-run of the same gate in the same DAG run (a cleared task) records again; the
+# quality role may insert and update ops tables but never delete from them
+_UPSERT = """
+    insert into ops.dq_row_counts (checkpoint_date, run_id, relation, rows, drivers)
+    values (%s, %s, %s, %s, %s)
+    on conflict (checkpoint_date, run_id, relation)
+    do update set rows = excluded.rows, drivers = excluded.drivers, recorded_at = now()
+"""
 
 
 def record_row_counts(url: str, checkpoint: dt.date, run_id: str) -> dict[str, int]:
-    """Record this run's counts (replacing an earlier recording of the same run)."""
+    """Record this run's counts (an earlier recording of the same run is overwritten)."""
     params = {"point": checkpoint, "year": checkpoint.year}
     counts: dict[str, int] = {}
     with connect(url) as conn:
-        conn.execute(
-            "delete from ops.dq_row_counts where checkpoint_date = %s and run_id = %s",
-            (checkpoint, run_id),
-        )
         entities = sorted({entity for mart in COUNTED_MARTS for entity in mart.drivers})
         for entity in entities:
             row = conn.execute(
@@ -75,9 +79,7 @@ def record_row_counts(url: str, checkpoint: dt.date, run_id: str) -> dict[str, i
             ).fetchone()
             counts[f"raw.{entity}"] = int(row[0]) if row else 0
             conn.execute(
-                "insert into ops.dq_row_counts (checkpoint_date, run_id, relation, rows)"
-                " values (%s, %s, %s, %s)",
-                (checkpoint, run_id, f"raw.{entity}", counts[f"raw.{entity}"]),
+                _UPSERT, (checkpoint, run_id, f"raw.{entity}", counts[f"raw.{entity}"], [])
             )
         for mart in COUNTED_MARTS:
             exists = conn.execute("select to_regclass(%s)", (mart.relation,)).fetchone()
@@ -91,9 +93,7 @@ def record_row_counts(url: str, checkpoint: dt.date, run_id: str) -> dict[str, i
             ).fetchone()
             counts[mart.relation] = int(row[0]) if row else 0
             conn.execute(
-                "insert into ops.dq_row_counts"
-                " (checkpoint_date, run_id, relation, rows, drivers)"
-                " values (%s, %s, %s, %s, %s)",
+                _UPSERT,
                 (checkpoint, run_id, mart.relation, counts[mart.relation], list(mart.drivers)),
             )
     return counts
