@@ -180,12 +180,12 @@ def test_params_are_substituted_into_the_query() -> None:
     assert "(1 - 0.05)" in (rule.query or "")
 
 
-def _rule(kind: str, **kwargs: object) -> Rule:
+def _rule(kind: str, relation: str = "marts.fct_project_progress", **kwargs: object) -> Rule:
     return Rule(
         id="T",
         gate="raw",
         category="range",
-        relation="raw.effective_projects",
+        relation=relation,
         severity="fatal",
         owner="o",
         description_zh="d",
@@ -220,6 +220,22 @@ def test_every_expectation_type_has_its_offending_rows_sql() -> None:
         sql = _rule(kind, **kwargs).offending_rows_sql(POINT)
         assert fragment in sql, (kind, sql)
         assert where in sql
+
+
+def test_raw_offending_rows_name_their_file_and_line() -> None:
+    rule = _rule(
+        "expect_column_values_to_be_between",
+        relation="raw.effective_projects",
+        column="budget_amount_yuan",
+        min_value=0,
+    )
+    assert rule.offending_rows_sql(POINT) == (
+        "select l.file_path, b.line_no, b.budget_amount_yuan, b.*\n"
+        "from raw.effective_projects as b\n"
+        "left join ops.loads as l on l.load_id = b.load_id\n"
+        "where b.checkpoint_date = date '2021-06-30'"
+        " and b.budget_amount_yuan is not null and (b.budget_amount_yuan < 0)"
+    )
 
 
 def test_query_rules_run_on_the_whole_relation_filtered_to_the_checkpoint() -> None:

@@ -52,13 +52,19 @@ def _cell(value: Any) -> str:
     return text
 
 
+MAX_COLUMNS = 8
+
+
 def text_table(rows: list[dict[str, Any]], indent: str = "     ") -> list[str]:
-    """Rows as an aligned plain-text table (header, then one line per row)."""
+    """Rows as an aligned plain-text table (header, then one line per row); at most
+    MAX_COLUMNS columns (the report has them all), checkpoint_date left out (it is the
+    alert's checkpoint)."""
     if not rows:
         return []
     columns: list[str] = []
     for row in rows:
-        columns += [c for c in row if c not in columns]
+        columns += [c for c in row if c not in columns and c != "checkpoint_date"]
+    columns = columns[:MAX_COLUMNS]
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(_width(c), *(_width(line[i]) for line in cells)) for i, c in enumerate(columns)]
 

@@ -200,7 +200,15 @@ def _expectation_sql(rule: Rule, checkpoint: dt.date) -> str:
         predicate = f"{column} is not null and ({' or '.join(bounds)})"
     else:  # pragma: no cover - load_catalogue refuses other types
         raise CatalogueError(f"rule {rule.id}: no SQL for {kind}")
-    return f"select *\nfrom {source}\nwhere {where}{predicate}"
+    if rule.schema == "raw":
+        # raw rows carry their load and line: say which file and line to look at
+        predicate = re.sub(rf"\b{column}\b", f"b.{column}", predicate)
+        where = where.replace("checkpoint_date", "b.checkpoint_date")
+        return (
+            f"select l.file_path, b.line_no, b.{column}, b.*\nfrom {source} as b\n"
+            f"left join ops.loads as l on l.load_id = b.load_id\nwhere {where}{predicate}"
+        )
+    return f"select {column}, *\nfrom {source}\nwhere {where}{predicate}"
 
 
 def _fail(path: Path, rule_id: str, message: str) -> CatalogueError:

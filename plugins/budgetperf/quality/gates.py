@@ -279,6 +279,7 @@ def run_gate(
         validation = gxproject.validate(
             context, runnable, gate=gate, checkpoint=checkpoint, run_id=run_id
         )
+        gxproject.prune_history(settings)
         docs = gxproject.build_offline_data_docs(context, validation)
 
     results: list[RuleResult] = []

@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from budgetperf.quality.catalogue import Rule
 from budgetperf.settings import Settings
@@ -443,40 +444,126 @@ def make_offline(html: str, *, note: str | None = None) -> str:
 def build_offline_data_docs(context: Any, validation: Validation) -> dict[str, Path]:
     """Build the GX Data Docs pages of this run and make them open offline.
 
-    Returns the local paths of the pages of this run (by suite name) and of the index.
-    Only this run's pages are rendered (GX would otherwise re-render every result ever
-    stored). GX's index page draws its table with bootstrap-table from a CDN, so offline it
-    is empty: it gets a note pointing at the run's pages and the budgetperf quality report.
+    Returns the local paths of this run's pages (by suite name) and of the site index.
+    Only this run's pages are rendered: GX would otherwise re-render every result ever
+    stored. GX's own index page is not rebuilt either: it reads every stored result (seconds
+    once a few years of runs accumulate) and then draws its table with bootstrap-table from
+    a CDN, so offline it is blank anyway. ``write_offline_index`` writes a plain one instead.
     """
     pages: dict[str, Path] = {}
     try:
-        sites = context.build_data_docs(resource_identifiers=validation.result_ids)
+        sites = context.build_data_docs(
+            resource_identifiers=validation.result_ids, build_index=False
+        )
     except Exception as exc:  # Data Docs are a convenience: never fail the gate on them
         log.warning("GX Data Docs could not be built: %s", exc)
         return pages
-    index_url = next(iter(sites.values()), None)
-    if not index_url:
-        return pages
-    index = Path(index_url.removeprefix("file://"))
-    site = index.parent
+    site: Path | None = None
     for result_id in validation.result_ids:
         suite = result_id.expectation_suite_identifier.name
         for found in context.get_docs_sites_urls(resource_identifier=result_id):
-            page = Path(str(found.get("site_url") or "").removeprefix("file://"))
+            page = Path(unquote(str(found.get("site_url") or "").removeprefix("file://")))
             if page.is_file():
                 page.write_text(make_offline(page.read_text(encoding="utf-8")), encoding="utf-8")
                 pages[suite] = page
-    links = "".join(
-        f'<li><a href="{path.relative_to(site).as_posix()}">{suite}</a></li>'
-        for suite, path in sorted(pages.items())
-    )
-    note = (
-        '<div class="budgetperf-offline"><p>离线时本索引页的表格无法显示（它依赖公网上的脚本）。'
-        "请打开运行输出目录中的质量报告 quality_&lt;gate&gt;.html，或下列最近一次运行的验证结果页。"
-        "<br>Offline, this index cannot draw its table (it needs scripts from the internet): "
-        "open the run's quality report, or the latest run's pages below.</p>"
-        f"<ul>{links}</ul></div>"
-    )
-    index.write_text(make_offline(index.read_text(encoding="utf-8"), note=note), encoding="utf-8")
-    pages["index"] = index
+                site = _site_root(page)
+    if site is None and sites:
+        site = Path(unquote(next(iter(sites.values())).removeprefix("file://"))).parent
+    if site is not None:
+        pages["index"] = write_offline_index(site)
     return pages
+
+
+def _site_root(page: Path) -> Path:
+    for parent in page.parents:
+        if parent.name == "validations":
+            return parent.parent
+    return page.parent
+
+
+INDEX_RUNS = 200
+
+
+def write_offline_index(site: Path) -> Path:
+    """The site's index.html: the latest runs' validation pages, plain HTML, no script.
+
+    Read from the folder names GX writes (validations/<suite path>/<run name>/<run time>/),
+    never from the stored results, so it stays fast however long the history grows.
+    """
+    import html
+
+    entries: list[tuple[str, str, str, str]] = []
+    root = site / "validations"
+    for page in root.rglob("*.html") if root.is_dir() else []:
+        relative = page.relative_to(root).parts
+        if len(relative) < 4:
+            continue
+        suite = ".".join(relative[:-3])
+        run_name, run_time = relative[-3], relative[-2]
+        entries.append((run_time, run_name, suite, page.relative_to(site).as_posix()))
+    entries.sort(reverse=True)
+    runs: dict[str, list[tuple[str, str, str, str]]] = {}
+    for entry in entries:
+        if entry[1] not in runs and len(runs) >= INDEX_RUNS:
+            continue
+        runs.setdefault(entry[1], []).append(entry)
+    rows = []
+    for run_name, run_entries in runs.items():
+        links = "".join(
+            f'<li><a href="{html.escape(link)}">{html.escape(suite)}</a></li>'
+            for _, _, suite, link in sorted(run_entries, key=lambda e: e[2])
+        )
+        rows.append(
+            f"<tr><td>{html.escape(run_entries[0][0])}</td><td>{html.escape(run_name)}</td>"
+            f"<td><ul>{links}</ul></td></tr>"
+        )
+    text = (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>Data Docs · budgetperf 数据质量验证结果</title>"
+        + _OFFLINE_CSS
+        + '</head><body><div class="container-fluid">'
+        "<h1>Great Expectations 验证结果 / validation results</h1>"
+        '<p class="budgetperf-offline">最近的运行在前（最多 '
+        f"{INDEX_RUNS} 次）。每次运行的质量报告（规则说明、问题样例、处理方法）见运行输出目录中的"
+        " quality_&lt;gate&gt;.html。<br>Latest runs first. Each run's quality report is"
+        " quality_&lt;gate&gt;.html in the run's output folder.</p>"
+        "<table><tr><th>检查时间 run time (UTC)</th><th>运行 run</th><th>验证结果 suites</th></tr>"
+        + "".join(rows)
+        + "</table></div></body></html>\n"
+    )
+    index = site / "index.html"
+    index.write_text(text, encoding="utf-8")
+    return index
+
+
+KEEP_RUNS = 100
+
+
+def prune_history(settings: Settings, keep_runs: int = KEEP_RUNS) -> int:
+    """Delete GX results and pages of all but the latest ``keep_runs`` gate runs.
+
+    ``ops.dq_results`` is the quality history of record; GX's files are for looking at
+    recent runs, and without a bound they grow with every run (and every test run). A gate
+    run is one run time (every suite of the run shares it). Returns the folders removed.
+    """
+    import shutil
+
+    folders: list[tuple[str, Path]] = []  # (run time, folder)
+    for root in (
+        uncommitted_dir(settings) / "validations",
+        uncommitted_dir(settings) / "data_docs" / "local_site" / "validations",
+    ):
+        if not root.is_dir():
+            continue
+        # <suite path>/<run name>/<run time>/<batch>.json|html: keep the run time folders
+        found = {leaf.parent for leaf in root.rglob("*") if leaf.suffix in (".json", ".html")}
+        folders += [(folder.name, folder) for folder in found]
+    kept = set(sorted({run_time for run_time, _ in folders}, reverse=True)[:keep_runs])
+    removed = 0
+    for run_time, folder in folders:
+        if run_time not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+            with contextlib.suppress(OSError):  # the run-name folder, once empty
+                folder.parent.rmdir()
+    return removed
