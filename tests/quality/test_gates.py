@@ -14,6 +14,7 @@ import datetime as dt
 import email
 import email.policy
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,24 @@ def _results(url: str, run_id: str, gate: str) -> dict[str, tuple[Any, ...]]:
     return {r[0]: r for r in found}
 
 
+def _committed_state() -> tuple[str, dict[str, bytes]]:
+    """git's view of expectations/ and the bytes of every tracked file in it."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "expectations"], cwd=PROJECT_DIR, capture_output=True, text=True
+    ).stdout.split()
+    return git_status("expectations/"), {f: (PROJECT_DIR / f).read_bytes() for f in tracked}
+
+
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def committed_before() -> tuple[str, dict[str, bytes]]:
+    return _committed_state()
+
+
+@pytest.fixture(scope="module")
+def home(
+    tmp_path_factory: pytest.TempPathFactory, committed_before: tuple[str, dict[str, bytes]]
+) -> Path:
+    # committed_before: taken before any gate of this module runs
     return tmp_path_factory.mktemp("quality-home")
 
 
@@ -128,20 +145,16 @@ def marts_faults(clean: tuple[str, Any], next_year: Any, clone: Any, home: Path)
 
 
 @pytest.fixture(scope="module")
-def empty(database_factory: Any, home: Path) -> tuple[str, GateOutcome]:
+def empty(database_factory: Any) -> str:
     """A checkpoint with nothing delivered at all."""
     url = database_factory()
     migrate(url)
-    execute(url, "insert into ops.checkpoint_runs (checkpoint_date, fiscal_year)"
-            " values ('2021-06-30', 2021)")  # fmt: skip
-    outcome = run_gate(
-        "raw",
-        warehouse_url=as_quality(url),
-        checkpoint=JUNE,
-        run_id="empty",
-        settings=settings_for(home),
+    execute(
+        url,
+        "insert into ops.checkpoint_runs (checkpoint_date, fiscal_year)"
+        " values ('2021-06-30', 2021)",
     )
-    return url, outcome
+    return url
 
 
 # -- a clean delivery passes ------------------------------------------------------------
@@ -227,13 +240,24 @@ def test_marts_fault_fails_its_rule(marts_faults: Any, rule_id: str) -> None:
     assert details["sample"]
 
 
-def test_nothing_delivered_fails_completeness(empty: Any) -> None:
-    _, outcome = empty
+def test_nothing_delivered_fails_completeness_and_gx_prints_nothing(
+    empty: str, home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    outcome = run_gate(
+        "raw",
+        warehouse_url=as_quality(empty),
+        checkpoint=JUNE,
+        run_id="empty",
+        settings=settings_for(home),
+    )
     failed = {r.rule.id for r in outcome.results if not r.success}
     # every other rule has nothing to object to on empty data
     assert failed == {"RAW-CMP-01"}
     sample = next(r for r in outcome.results if r.rule.id == "RAW-CMP-01").sample
     assert {row["entity"] for row in sample} == {"departments", "projects"}
+    # GX's print() calls (about {batch}, progress) and warnings stay out of the task log
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", out + err
 
 
 def test_every_fatal_rule_has_a_failing_case() -> None:
@@ -380,9 +404,12 @@ def test_gx_data_docs_pages_have_no_remote_assets(clean: Any, raw_faults: Any) -
 
 
 def test_gate_runs_leave_committed_files_untouched(
-    clean: Any, next_year: Any, raw_faults: Any, marts_faults: Any, empty: Any
+    committed_before: Any, clean: Any, next_year: Any, raw_faults: Any, marts_faults: Any
 ) -> None:
-    assert git_status("expectations/") == ""
+    # compared with before the runs, so a developer's uncommitted edit does not fail this
+    assert _committed_state() == committed_before
+    if committed_before[0] == "":  # a clean checkout (CI) stays clean
+        assert git_status("expectations/") == ""
 
 
 def test_catalogue_relations_exist_after_dbt_build(clean: Any) -> None:
