@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,6 +126,6 @@ def gx_imported_in_subprocess(module: str) -> bool:
     """Whether importing ``module`` in a fresh interpreter imports great_expectations."""
     code = f"import sys, {module}; print('great_expectations' in sys.modules)"
     out = subprocess.run(
-        [os.sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     return out.strip() == "True"
