@@ -25,10 +25,9 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
-from airflow.utils.trigger_rule import TriggerRule
+from airflow.sdk import Asset, Param, TriggerRule, dag, task
 
-from budgetperf.dag_defaults import DEFAULT_ARGS, DETECT_POKE_SECONDS, detect_timeout_seconds
+from budgetperf.dag_defaults import DEFAULT_ARGS, detect_poke_seconds, detect_timeout_seconds
 from budgetperf.timetable import configured_timetable
 
 MARTS_ASSET = Asset(name="budgetperf_marts", uri="budgetperf://warehouse/marts")
@@ -60,7 +59,7 @@ def budget_monitoring() -> None:
     @task.sensor(
         task_id="detect_delivery",
         mode="reschedule",
-        poke_interval=DETECT_POKE_SECONDS,
+        poke_interval=detect_poke_seconds(),
         timeout=detect_timeout_seconds(),
     )
     def detect_delivery(**context):  # type: ignore[no-untyped-def]
@@ -104,7 +103,15 @@ def budget_monitoring() -> None:
 
         return tasks.publish_proposal_feed(context)
 
-    @task(task_id="publish_reports")
+    @task(task_id="publish_disclosure")
+    def publish_disclosure(**context):  # type: ignore[no-untyped-def]
+        from budgetperf.pipeline import tasks
+
+        return tasks.publish_disclosure(context)
+
+    # The reports come last, so they show how the notices and the feed went; they run when
+    # at least one publisher succeeded (the notices may be waiting for SMTP, say).
+    @task(task_id="publish_reports", trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def publish_reports(**context):  # type: ignore[no-untyped-def]
         from budgetperf.pipeline import tasks
 
@@ -125,9 +132,13 @@ def budget_monitoring() -> None:
     audited = [detect_delivery(), load(), gate_raw(), build(), gate_marts()]
     for upstream, downstream in pairwise(audited):
         upstream >> downstream
-    # notices and the feed go out only after both gates; reports carry the gate warnings
-    published = [publish_notices(), publish_proposal_feed(), publish_reports()]
+    # notices, the feed and the disclosure go out only after both gates; the reports, last,
+    # carry the gate warnings and the notices' delivery states
+    published = [publish_notices(), publish_proposal_feed(), publish_disclosure()]
     audited[-1] >> published
+    reports = publish_reports()
+    published >> reports
+    published = [*published, reports]
     alert = alert_data_engineers()
     [*audited, *published] >> alert
     [*audited, *published, alert] >> finish()

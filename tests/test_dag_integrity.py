@@ -105,9 +105,11 @@ def test_budget_monitoring_runs_the_six_stages_in_order_on_the_checkpoint_timeta
     chain = ["detect_delivery", "load", "gate_raw", "build", "gate_marts"]
     for upstream, downstream in pairwise(chain):
         assert (upstream, downstream) in edges
-    for publisher in ("publish_notices", "publish_proposal_feed", "publish_reports"):
+    for publisher in ("publish_notices", "publish_proposal_feed", "publish_disclosure"):
         assert ("gate_marts", publisher) in edges
+        assert (publisher, "publish_reports") in edges  # the reports come last
         assert (publisher, "finish") in edges
+    assert ("publish_reports", "finish") in edges
     # stages that touch data retry; the verdict tasks do not
     assert dag["retries"]["load"] >= 1
     assert dag["retries"]["build"] >= 1

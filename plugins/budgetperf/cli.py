@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "budgetperf.commands.demo",
     "budgetperf.commands.generate",
     "budgetperf.commands.dbt",
+    "budgetperf.commands.notices",
+    "budgetperf.commands.runs",
     "budgetperf.commands.bench",
     "budgetperf.commands.quality",
 )

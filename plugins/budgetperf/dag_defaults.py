@@ -10,12 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 OWNER = "budgetperf-data-engineering"
-DETECT_POKE_SECONDS = 300
 
 
 def _seconds(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def detect_poke_seconds() -> int:
+    """How often the sensor looks for the delivery (default 5 minutes)."""
+    return _seconds("BUDGETPERF_DELIVERY_POKE_SECONDS", 300)
 
 
 def detect_timeout_seconds() -> int:

@@ -29,7 +29,7 @@ EXPECTED = {
     "P008": ("500.00", "0.5", "0", "on_track"),  # a payment dated 07-01 does not
 }
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_r2")]
 
 
 def _run(home: Path, landing: Path, url: str) -> subprocess.CompletedProcess[str]:

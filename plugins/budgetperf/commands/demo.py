@@ -100,9 +100,9 @@ def print_results(settings: Settings, points: list[dt.date]) -> None:
         print(f"  notices ({kind}, {status}): {count}")
     print(f"  outbox: {settings.outbox} ({len(list(settings.outbox.glob('*.eml')))} .eml)")
     for point in points:
-        folder = settings.runs_dir / point.isoformat()
-        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
-            print(f"  {point}: {path}")
+        index = settings.runs_dir / point.isoformat() / "index.html"
+        if index.is_file():
+            print(f"  {point}: {index}  (reports, notices, feed, data quality)")
     for folder in sorted(settings.outputs.glob("[0-9][0-9][0-9][0-9]")):
         for path in sorted(folder.iterdir()):
             print(f"  feed: {path}")

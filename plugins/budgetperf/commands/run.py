@@ -82,6 +82,7 @@ def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = Fal
     # (the scheduled DAG keeps its production timeout), and trust files just written.
     env.setdefault("BUDGETPERF_DELIVERY_TIMEOUT_SECONDS", "0")
     env.setdefault("BUDGETPERF_DELIVERY_STABLE_SECONDS", "0")
+    env.setdefault("BUDGETPERF_DELIVERY_POKE_SECONDS", "30")
     logical = timetable.logical_date_for(checkpoint)
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ STAGES = (
     "gate_marts",
     "publish_notices",
     "publish_proposal_feed",
+    "publish_disclosure",
     "publish_reports",
 )
 GATE_TASKS = ("gate_raw", "gate_marts")
@@ -36,7 +37,7 @@ def _log_excerpt(dag_run: Any, task_id: str, lines: int = 40) -> str:
     folder = base / f"dag_id={dag_run.dag_id}" / f"run_id={dag_run.run_id}" / f"task_id={task_id}"
     attempts = sorted(folder.glob("attempt=*.log")) if folder.is_dir() else []
     if not attempts:
-        return "(no local log; see the Airflow UI)"
+        return "(没有本地任务日志；见 Airflow 界面或 $BUDGETPERF_HOME/logs/run-<checkpoint>.log)"
     text = attempts[-1].read_text(encoding="utf-8", errors="replace").splitlines()
     keep = [line for line in text if "error" in line.lower() or "budgetperf" in line]
     return "\n".join((keep or text)[-lines:])
@@ -53,11 +54,21 @@ def alert_failed_tasks(rc: RunContext, dag_run: Any, ti: Any) -> str:
     if not to_report:
         return f"failed: {', '.join(failed) or 'none'}; gates alerted on their own"
     body = [
-        f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}）。失败的任务：{', '.join(to_report)}",
+        f"{rc.checkpoint} 检查点运行失败（run {rc.run_id}），本次不发布。"
+        f"失败的任务：{', '.join(to_report)}",
+        f"Checkpoint {rc.checkpoint} failed (run {rc.run_id}); nothing was published.",
         "",
     ]
     for task_id in to_report:
-        body += [f"== {task_id} ==", _log_excerpt(dag_run, task_id), ""]
+        detail = ti.xcom_pull(task_ids=task_id, key="error") or ti.xcom_pull(
+            task_ids=task_id, key="waiting_for"
+        )
+        body += [f"== {task_id} ==", str(detail or "(no error recorded)"), ""]
+        body += ["日志摘录 / log excerpt:", _log_excerpt(dag_run, task_id), ""]
+    body.append(
+        "处理后重新运行：budgetperf run --checkpoint "
+        f"{rc.checkpoint}（或在 Airflow 中清除失败的任务）"
+    )
     notice = Notice(
         kind="alert",
         subject=f"【运行失败】{rc.checkpoint} budget_monitoring：{', '.join(to_report)}",

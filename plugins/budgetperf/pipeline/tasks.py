@@ -8,27 +8,53 @@ Heavy imports stay inside the functions.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 from budgetperf.pipeline.context import RunContext, run_context
 
 log = logging.getLogger("budgetperf.pipeline")
 
 
+Task = TypeVar("Task", bound=Callable[..., Any])
+
+
+def _remembers_failure(function: Task) -> Task:
+    """Keep a failing task's error as the XCom ``error``, so the alert can quote it: a
+    DAG run from the CLI writes no per-task log file for the alert to read."""
+
+    @functools.wraps(function)
+    def wrapper(context: Mapping[str, Any], *args: Any) -> Any:
+        from airflow.exceptions import AirflowSkipException
+
+        try:
+            return function(context, *args)
+        except AirflowSkipException:
+            raise
+        except Exception as exc:
+            try:
+                context["ti"].xcom_push(key="error", value=f"{type(exc).__name__}: {exc}"[:4000])
+            except Exception:
+                log.exception("could not record the error of %s", function.__name__)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _say(message: str) -> None:
     log.info("budgetperf: %s", message)
 
 
-def _skip(message: str) -> None:
+def _skip(message: str) -> NoReturn:
     from airflow.exceptions import AirflowSkipException
 
     _say(message)
     raise AirflowSkipException(message)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     """Fail without retrying: the data, not the machine, is wrong."""
     from airflow.exceptions import AirflowFailException
 
@@ -38,6 +64,7 @@ def _fail(message: str) -> None:
 # -- 1 detect --------------------------------------------------------------------------
 
 
+@_remembers_failure
 def detect_delivery(context: Mapping[str, Any]) -> Any:
     from airflow.sdk import PokeReturnValue
 
@@ -51,6 +78,8 @@ def detect_delivery(context: Mapping[str, Any]) -> Any:
         _say(f"delivery ready for {rc.checkpoint}: {names}")
         return PokeReturnValue(is_done=True, xcom_value={"deliveries": found.names()})
     _say(found.waiting_message())
+    # if the sensor times out, the alert quotes what it was still waiting for
+    context["ti"].xcom_push(key="waiting_for", value=found.waiting_message())
     return PokeReturnValue(is_done=False)
 
 
@@ -96,10 +125,16 @@ def load_summary(report: Any) -> dict[str, Any]:
     }
 
 
+@_remembers_failure
 def load(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.ingest.loader import load_landing
+    from budgetperf.pipeline.lease import LeaseHeld, acquire
 
     rc = run_context(context, "loader")
+    try:
+        acquire(rc.warehouse_url, rc.run_id, rc.checkpoint)
+    except LeaseHeld as held:
+        _fail(str(held))
     report = load_landing(rc.warehouse_url, rc.settings.landing, up_to=rc.checkpoint)
     register_checkpoint(rc)
     summary = load_summary(report)
@@ -114,6 +149,7 @@ def load(context: Mapping[str, Any]) -> dict[str, Any]:
 # -- 3 and 5 gates -----------------------------------------------------------------------
 
 
+@_remembers_failure
 def gate(context: Mapping[str, Any], gate_name: str) -> dict[str, Any]:
     from budgetperf.quality.gates import run_gate
 
@@ -137,6 +173,7 @@ def gate(context: Mapping[str, Any], gate_name: str) -> dict[str, Any]:
 # -- 4 build -----------------------------------------------------------------------------
 
 
+@_remembers_failure
 def build(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.transform import dbt_build, mart_row_counts
 
@@ -166,12 +203,13 @@ def _checkpoint_kind(rc: RunContext) -> str:
     return str(row[0])
 
 
+@_remembers_failure
 def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
+    """R8 notices after a monitoring point; at the year-end point nothing new is rendered,
+    but notices still waiting from 11-30 (an SMTP outage) are delivered."""
     from budgetperf.publish.notices import publish_monitoring_notices
 
     rc = run_context(context, "publisher")
-    if _checkpoint_kind(rc) != "monitoring":
-        _skip(f"{rc.checkpoint} is the year-end point: no monitoring notices")
     result = publish_monitoring_notices(rc)
     _say(result.one_line())
     if result.undelivered:
@@ -180,6 +218,7 @@ def publish_notices(context: Mapping[str, Any]) -> dict[str, Any]:
     return result.summary()
 
 
+@_remembers_failure
 def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.feed import export_budget_proposals
 
@@ -188,9 +227,25 @@ def publish_proposal_feed(context: Mapping[str, Any]) -> dict[str, Any]:
         _skip(f"{rc.checkpoint} is a monitoring point: the proposal feed follows the year-end")
     result = export_budget_proposals(rc)
     _say(result.one_line())
+    summary = result.summary()
+    # downstream systems listening to the feed's Asset get what was written
+    for outlet in context["task"].outlets:
+        context["outlet_events"][outlet].extra = summary
+    return summary
+
+
+@_remembers_failure
+def publish_disclosure(context: Mapping[str, Any]) -> dict[str, Any]:
+    """信息公开: published targets and evaluation results for the county website."""
+    from budgetperf.publish.disclosure import export_disclosure
+
+    rc = run_context(context, "publisher")
+    result = export_disclosure(rc)
+    _say(result.one_line())
     return result.summary()
 
 
+@_remembers_failure
 def publish_reports(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.reports import write_reports
 
@@ -213,10 +268,12 @@ def alert_failure(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def finish(context: Mapping[str, Any]) -> dict[str, Any]:
+    from budgetperf.pipeline.lease import release
     from budgetperf.pipeline.runs import record_run_summary
 
     rc = run_context(context, "publisher")
     summary = record_run_summary(rc, context["dag_run"], context["ti"])
+    release(rc.warehouse_url, rc.run_id)
     _say(f"run {summary['status']}; summary in {summary['summary_path']}")
     if summary["status"] != "success":
         _fail(f"checkpoint {rc.checkpoint}: failed tasks {', '.join(summary['failed_tasks'])}")

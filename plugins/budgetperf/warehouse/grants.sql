@@ -78,3 +78,6 @@ alter default privileges for role budgetperf_transformer in schema staging
     grant select on tables to budgetperf_quality;
 alter default privileges for role budgetperf_transformer in schema intermediate
     grant select on tables to budgetperf_quality;
+
+-- the run lease: taken by the load stage, given back by the finishing task
+grant select, update on ops.pipeline_lease to budgetperf_publisher;

@@ -8,8 +8,12 @@ reported rather than silently re-applied.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
 
 from budgetperf.warehouse import connect
 from budgetperf.warehouse.roles import manages_passwords, set_role_passwords
@@ -39,6 +43,27 @@ def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 class MigrationDrift(RuntimeError):
     """An applied migration file was edited after it ran."""
+
+
+def _apply_grants(conn: psycopg.Connection) -> None:
+    """grants.sql and the role passwords. Roles live in the whole cluster, so migrations of
+    two databases of one server can collide on them ("tuple concurrently updated"): the
+    statements are idempotent, so a collision is simply retried."""
+    for attempt in range(6):
+        try:
+            with conn.transaction():
+                conn.execute(GRANTS.read_text(encoding="utf-8").encode("utf-8"))
+                if manages_passwords():
+                    set_role_passwords(conn)
+            return
+        except (
+            psycopg.errors.InternalError_,
+            psycopg.errors.DuplicateObject,
+            psycopg.errors.UniqueViolation,
+        ):
+            if attempt == 5:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
 
 
 def migrate(url: str) -> list[str]:
@@ -76,10 +101,7 @@ def migrate(url: str) -> list[str]:
                     )
                 applied_now.append(migration.version)
             # Privileges are re-applied every time, so objects of new migrations are covered.
-            with conn.transaction():
-                conn.execute(GRANTS.read_text(encoding="utf-8").encode("utf-8"))
-                if manages_passwords():
-                    set_role_passwords(conn)
+            _apply_grants(conn)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
             conn.commit()

@@ -16,13 +16,17 @@ departments_evaluated as (
     select * from {{ ref('int_departments_evaluated') }}
 ),
 
+targets as (
+    select * from {{ ref('stg_budget_system__performance_targets') }}
+),
+
 indicators as (
     select
         targets.fiscal_year,
         projects.fund_source,
         projects.budget_type,
         targets.comparator
-    from {{ ref('stg_budget_system__performance_targets') }} as targets
+    from targets
     inner join projects
         on
             targets.checkpoint_date = projects.reporting_date
