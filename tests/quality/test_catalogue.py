@@ -295,3 +295,37 @@ def test_importing_gx_the_gates_way_is_silent(tmp_path: Path) -> None:
 
 def test_settings_find_the_committed_catalogue() -> None:
     assert catalogue_path(load_settings({}).expectations_dir) == CATALOGUE
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (
+            "(psycopg.errors.AdminShutdown) terminating connection due to administrator command",
+            True,
+        ),
+        ("(psycopg.OperationalError) consuming input failed: server closed the connection", True),
+        ("(psycopg.errors.UndefinedColumn) column x does not exist", False),
+        ("(psycopg.errors.DivisionByZero) division by zero", False),
+        ("关系 ops.x 不存在 / relation ops.x does not exist", False),
+    ],
+)
+def test_connection_errors_are_not_verdicts(error: str, transient: bool) -> None:
+    from budgetperf.quality.gates import is_transient
+
+    assert is_transient(error) is transient
+
+
+def test_an_unreachable_warehouse_raises_instead_of_failing_rules(tmp_path: Path) -> None:
+    import psycopg
+
+    from budgetperf.quality.gates import run_gate
+
+    with pytest.raises(psycopg.OperationalError):
+        run_gate(
+            "raw",
+            warehouse_url="postgresql://nobody:x@127.0.0.1:1/none",
+            checkpoint=POINT,
+            run_id="unreachable",
+            settings=load_settings({"BUDGETPERF_HOME": str(tmp_path)}),
+        )

@@ -11,9 +11,12 @@ for one checkpoint, as SQL in the warehouse, and:
 - for the marts gate, records row counts first and, when the gate passes, makes them the
   baseline of the checkpoint (``budgetperf.quality.rowcounts``).
 
-It never raises for a rule that fails or cannot run (a missing relation, a SQL error):
-those are failures of that rule, reported like any other. The caller decides what a failed
-outcome means (the DAG's gate task alerts and fails; see ``budgetperf.pipeline.tasks``).
+It never raises for a rule that fails or cannot run because of the data or the catalogue
+(a missing relation, a SQL error): those are failures of that rule, reported like any
+other. It raises when the warehouse itself is unreachable (GateUnavailable, psycopg
+errors): that is not a verdict, and the task's retry should run the gate again. The caller
+decides what a failed outcome means (the DAG's gate task alerts and fails without retry;
+see ``budgetperf.pipeline.tasks``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +38,29 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5
 GATE_NAMES_ZH = {"raw": "装载数据", "marts": "数据集市"}
+
+
+class GateUnavailable(RuntimeError):
+    """The warehouse could not be reached while the gate ran: an infrastructure failure,
+    not a data-quality verdict. Raised (so the task is retried) instead of being reported
+    as failing rules (which would alert and block without retry)."""
+
+
+_DRIVER_ERROR = re.compile(r"\((psycopg(?:\.errors)?\.\w+)\)")
+
+
+def is_transient(error: str) -> bool:
+    """Whether a rule's error text (SQLAlchemy's "(psycopg.X) ..." form) is a connection
+    problem (psycopg OperationalError and its subclasses: shutdown, lost connection)."""
+    import psycopg
+
+    for name in _DRIVER_ERROR.findall(error):
+        found = getattr(psycopg.errors, name.rsplit(".", 1)[1], None) or getattr(
+            psycopg, name.rsplit(".", 1)[1], None
+        )
+        if isinstance(found, type) and issubclass(found, psycopg.OperationalError):
+            return True
+    return False
 
 
 @dataclass
@@ -281,6 +308,14 @@ def run_gate(
         )
         gxproject.prune_history(settings)
         docs = gxproject.build_offline_data_docs(context, validation)
+
+    lost = [v for v in validation.verdicts.values() if v.error and is_transient(v.error)]
+    if lost:
+        raise GateUnavailable(
+            f"数据仓库连接中断，{gate} 闸门未能完成（{len(lost)} 条规则），将重试 / the warehouse "
+            f"was unreachable during the {gate} gate ({len(lost)} rule(s)); the task is "
+            f"retried. First error: {lost[0].error}"
+        )
 
     results: list[RuleResult] = []
     for rule in rules:
