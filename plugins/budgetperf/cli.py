@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "budgetperf.commands.notices",
     "budgetperf.commands.runs",
     "budgetperf.commands.bench",
+    "budgetperf.commands.quality",
 )
 
 

@@ -66,7 +66,7 @@ def outputs(copy_demo: Callable[[], str], tmp_path_factory: pytest.TempPathFacto
             """
             insert into ops.dq_results
                 (run_id, checkpoint_date, gate, rule_id, severity, success, observed)
-            values ('scheduled__2021-06-30', %s, 'marts', 'MART-003', 'warning', false,
+            values ('scheduled__2021-06-30', %s, 'marts', 'MART-BND-04', 'warning', false,
                     '2 of 664 outside [0, 1]')
             """,
             (JUNE,),
@@ -199,7 +199,7 @@ def test_monitoring_report_lists_warnings_and_notice_states(
     outputs: Outputs, demo_year: DemoYear
 ) -> None:
     text = assert_self_contained(outputs.report(outputs.june, "monitoring_report.html")).text
-    assert "MART-003" in text and "项目执行率不超过100%" in text and "核实超支项目" in text
+    assert "MART-BND-04" in text and "项目执行率不超过100%" in text and "核实超支项目" in text
     missing = demo_year.tweaks["department_without_contact"]
     assert f"（{missing}）" in text and "未登记邮箱，未发送" in text
     assert text.count("已发送") >= 50
