@@ -46,11 +46,20 @@ def _log_excerpt(dag_run: Any, task_id: str, lines: int = 40) -> str:
 def alert_failed_tasks(rc: RunContext, dag_run: Any, ti: Any) -> str:
     from budgetperf.publish.channel import smtp_settings_from_airflow
     from budgetperf.publish.ledger import Notice, deliver_pending, record_notice
+    from budgetperf.quality.alerts import gate_alert_sent
 
     states = task_states(ti, dag_run)
     failed = [t for t, s in states.items() if s == "failed"]
-    # a failed gate has already sent its own, detailed alert
-    to_report = [t for t in failed if t not in GATE_TASKS]
+    # a gate that failed on the data has sent its own, detailed alert; one that crashed
+    # (a lost connection, a broken catalogue) has not, and is reported here
+    to_report = [
+        t
+        for t in failed
+        if not (
+            t in GATE_TASKS
+            and gate_alert_sent(rc.warehouse_url, t.removeprefix("gate_"), rc.run_id)
+        )
+    ]
     if not to_report:
         return f"failed: {', '.join(failed) or 'none'}; gates alerted on their own"
     body = [

@@ -28,7 +28,7 @@ def _remembers_failure(function: Task) -> Task:
 
     @functools.wraps(function)
     def wrapper(context: Mapping[str, Any], *args: Any) -> Any:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from budgetperf.pipeline.metrics import measured
 
@@ -55,7 +55,7 @@ def _say(message: str) -> None:
 
 
 def _skip(message: str) -> NoReturn:
-    from airflow.exceptions import AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
     _say(message)
     raise AirflowSkipException(message)
@@ -63,7 +63,7 @@ def _skip(message: str) -> NoReturn:
 
 def _fail(message: str) -> NoReturn:
     """Fail without retrying: the data, not the machine, is wrong."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     raise AirflowFailException(message)
 
@@ -275,6 +275,8 @@ def publish_reports(context: Mapping[str, Any]) -> dict[str, Any]:
     from budgetperf.publish.reports import write_reports
 
     rc = run_context(context, "publisher")
+    if context["ti"].xcom_pull(task_ids="gate_marts") is None:
+        _skip("the marts gate did not pass: no report for this run")
     result = write_reports(rc)
     _say(result.one_line())
     return result.summary()

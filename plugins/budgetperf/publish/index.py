@@ -174,6 +174,15 @@ def write_index(rc: RunContext) -> Path:
                 ),
             )
         )
+        quality = [
+            Link(_href(base / name, base), text)
+            for name, text in (
+                ("quality_raw.html", "装载数据质量检查（原始数据闸门）"),
+                ("quality_marts.html", "数据集市质量检查（集市闸门）"),
+            )
+            if (base / name).exists()
+        ]
+        sections.append(("数据质量", quality))
         other = []
         docs = data_docs_index(rc.settings.expectations_dir)
         if docs is not None:

@@ -86,48 +86,12 @@ class ReportResult:
 # -- data-quality warnings ---------------------------------------------------------------
 
 
-def dq_warnings(url: str, checkpoint: dt.date) -> list[dict[str, Any]]:
-    """The data-quality warnings of the checkpoint's latest gate runs: rules of severity
-    'warning' whose latest outcome for the point is a failure.
+def dq_warnings(url: str, checkpoint: dt.date) -> list[Any]:
+    """The data-quality warnings of the checkpoint's latest gate runs (they do not block
+    publication, so the report shows them)."""
+    from budgetperf.quality.results import warnings_for
 
-    Read from ops.dq_results directly until the quality helper's ``warnings_for`` lands;
-    this is the one function to switch then.
-    """
-    with connect(url) as conn:
-        found = rows(
-            conn,
-            """
-            select * from (
-                select distinct on (gate, rule_id)
-                    gate, rule_id, severity, success, observed, details, checked_at, run_id
-                from ops.dq_results
-                where checkpoint_date = %s and severity = 'warning'
-                order by gate, rule_id, checked_at desc, result_id desc
-            ) as latest
-            where not success
-            order by gate, rule_id
-            """,
-            (checkpoint,),
-        )
-    if found:
-        descriptions = _rule_descriptions()
-        for row in found:
-            rule = descriptions.get(row["rule_id"])
-            row["description_zh"] = rule[0] if rule else row["rule_id"]
-            row["fix_zh"] = rule[1] if rule else ""
-    return found
-
-
-def _rule_descriptions() -> dict[str, tuple[str, str]]:
-    try:
-        from budgetperf.quality.catalogue import load_catalogue
-        from budgetperf.settings import load_settings
-
-        catalogue = load_catalogue(load_settings().expectations_dir / "rules.yml")
-    except Exception as exc:  # a report must not fail because the catalogue moved
-        log.warning("rule catalogue unavailable for the report: %s", exc)
-        return {}
-    return {rule.id: (rule.description_zh, rule.fix_zh) for rule in catalogue}
+    return list(warnings_for(url, checkpoint))
 
 
 # -- the monitoring report ---------------------------------------------------------------
