@@ -53,6 +53,8 @@ def airflow_environment(settings: Settings, warehouse_url: str) -> dict[str, str
         "BUDGETPERF_OUTBOX": str(settings.outbox),
         "BUDGETPERF_OUTPUTS": str(settings.outputs),
         "GX_ANALYTICS_ENABLED": "false",
+        # stream the DAG run's log lines as they happen (the CLI shows them as progress)
+        "PYTHONUNBUFFERED": "1",
         # graph rendering is not used; its missing optional dependency is not news
         "PYTHONWARNINGS": "ignore::UserWarning:airflow.cli.commands.dag_command",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
