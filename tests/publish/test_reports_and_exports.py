@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,15 +62,26 @@ def outputs(copy_demo: Callable[[], str], tmp_path_factory: pytest.TempPathFacto
     november = run_context(url, home, NOVEMBER, "scheduled__2021-11-30")
     year_end = run_context(url, home, YEAR_END, "scheduled__2021-12-31")
     with psycopg.connect(url) as conn:
-        # a warning of the 06-30 marts gate (the quality gate writes these rows)
+        # a warning of the 06-30 marts gate, as the quality gate writes it (with the rule's
+        # texts in details, so a report needs no catalogue)
         conn.execute(
             """
             insert into ops.dq_results
-                (run_id, checkpoint_date, gate, rule_id, severity, success, observed)
+                (run_id, checkpoint_date, gate, rule_id, severity, success, observed, details)
             values ('scheduled__2021-06-30', %s, 'marts', 'MART-BND-04', 'warning', false,
-                    '2 of 664 outside [0, 1]')
+                    '2 of 664 outside [0, 1]', %s)
             """,
-            (JUNE,),
+            (
+                JUNE,
+                json.dumps(
+                    {
+                        "relation": "marts.fct_project_progress",
+                        "description_zh": "项目执行率不超过100%（超支项目需关注）",
+                        "fix_zh": "核实超支项目是否有预算调整未同步，或支付流水是否重复",
+                    },
+                    ensure_ascii=False,
+                ),
+            ),
         )
     with pytest.MonkeyPatch.context() as env:
         env.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)  # notices go to the outbox

@@ -11,6 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+# Imported at collection: Airflow configures logging when first imported, which would
+# otherwise detach pytest's log capture in the middle of a test that imports it first.
+from airflow.sdk.exceptions import AirflowFailException
 from conftest import SourceDb
 from source_system import SQL_EXAMPLE
 
@@ -78,8 +82,6 @@ def test_the_sensor_waits_for_a_folder_and_pulls_from_a_source(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from budgetperf.pipeline import tasks
 
     # the warehouse connection of the loader role: read by run_context, unused by detect

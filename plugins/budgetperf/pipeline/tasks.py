@@ -104,7 +104,9 @@ def detect_delivery(context: Mapping[str, Any]) -> Any:
     if outcome.done:
         return PokeReturnValue(is_done=True, xcom_value=outcome.xcom)
     # if the sensor times out, the alert quotes what it was still waiting for
-    context["ti"].xcom_push(key="waiting_for", value="\n".join(outcome.lines))
+    ti = context.get("ti")
+    if ti is not None:
+        ti.xcom_push(key="waiting_for", value="\n".join(outcome.lines))
     return PokeReturnValue(is_done=False)
 
 
