@@ -1,6 +1,7 @@
 -- The projects of each fiscal year as of the year's reporting point: the latest checkpoint
--- run on or before Y-12-31 (so the 2022 budget delivered in 2021 is reported from the
--- 2021-12-31 point until a 2022 point runs). Flags for the coverage metrics (R9).
+-- run on or before the year-end point of Y (var year_end_month_day, 12-31 by default; so
+-- the 2022 budget delivered in 2021 is reported from the 2021-12-31 point until a 2022
+-- point runs). Flags for the coverage metrics (R9).
 with
 
 projects as (
@@ -24,7 +25,7 @@ reporting_points as (
         fiscal_year,
         max(checkpoint_date) as reporting_date
     from projects
-    where checkpoint_date <= make_date(fiscal_year, 12, 31)
+    where checkpoint_date <= {{ date_in_year('fiscal_year', var('year_end_month_day')) }}
     group by fiscal_year
 ),
 

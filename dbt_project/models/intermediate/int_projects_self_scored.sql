@@ -4,7 +4,15 @@
 --                     have an actual (and so a completion) at Y-12-31; an indicator never
 --                     reported is left out, not counted as 0
 --   self_score      = round(execution_score + indicator_score, 2)
--- No self score when the budget is 0 or no indicator has an actual.
+-- No self score when the budget is 0 or no indicator has an actual. The 10 and 90 points
+-- are the vars self_score_execution_points and self_score_indicator_points.
+{%- set execution_score -%}
+    {{ var('self_score_execution_points') }} * least(1, progress.execution_rate)
+{%- endset %}
+{%- set indicator_score -%}
+    {{ var('self_score_indicator_points') }}
+    * sum(weight * least(1, completion)) / nullif(sum(weight), 0)
+{%- endset %}
 with
 
 progress as (
@@ -21,8 +29,7 @@ indicator_scores as (
     select
         fiscal_year,
         project_code,
-        {{ rate('90 * sum(weight * least(1, completion)) / nullif(sum(weight), 0)') }}
-            as indicator_score,
+        {{ rate(indicator_score) }} as indicator_score,
         count(*) as indicators_scored
     from indicators
     group by fiscal_year, project_code
@@ -36,7 +43,7 @@ scored as (
         progress.execution_rate,
         case
             when progress.budget_amount_yuan > 0
-                then {{ rate('10 * least(1, progress.execution_rate)') }}
+                then {{ rate(execution_score) }}
         end as execution_score,
         indicator_scores.indicator_score,
         coalesce(indicator_scores.indicators_scored, 0) as indicators_scored

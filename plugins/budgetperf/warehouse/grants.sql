@@ -49,6 +49,8 @@ grant execute on all functions in schema ops to budgetperf_loader;
 grant usage on schema raw, ops to budgetperf_transformer;
 grant select on all tables in schema raw to budgetperf_transformer;
 grant select on ops.checkpoint_runs, ops.loads, ops.load_fiscal_years to budgetperf_transformer;
+-- owner of the analysts' view marts.rpt_quality_history (the quality history, read-only)
+grant select on ops.dq_results to budgetperf_transformer;
 grant execute on all functions in schema ops to budgetperf_transformer;
 alter schema staging owner to budgetperf_transformer;
 alter schema intermediate owner to budgetperf_transformer;
