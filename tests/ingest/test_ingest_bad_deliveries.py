@@ -151,8 +151,9 @@ def test_an_amount_of_zero_is_rejected(warehouse_url: str, landing: Path) -> Non
     content = EXECUTION + "R4,2023,P002,2023-06-01,0.00,V4,丁公司\n"
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
-    assert [r[1:5] for r in rejects(warehouse_url)] == [
+    assert [r[:5] for r in rejects(warehouse_url)] == [
         (
+            BE,
             5,
             "amount_yuan",
             "range",
@@ -160,6 +161,7 @@ def test_an_amount_of_zero_is_rejected(warehouse_url: str, landing: Path) -> Non
         )
     ]
     assert ledger(warehouse_url)[BE]["rows_loaded"] == 3
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_a_non_numeric_amount_is_rejected(warehouse_url: str, landing: Path) -> None:
@@ -169,13 +171,16 @@ def test_a_non_numeric_amount_is_rejected(warehouse_url: str, landing: Path) -> 
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     found = rejects(warehouse_url)
-    assert [(r[1], r[2], r[3]) for r in found] == [
-        (5, "amount_yuan", "parse"),
-        (6, "amount_yuan", "parse"),
+    assert [(r[0], r[1], r[2], r[3]) for r in found] == [
+        (BE, 5, "amount_yuan", "parse"),
+        (BE, 6, "amount_yuan", "parse"),
     ]
-    assert "'12元' 不是有效金额" in found[0][4]
-    assert "'1.005' 超过 2 位小数" in found[1][4]  # never rounded to 1.01 or 1.00
+    assert found[0][4].startswith("第 5 行 amount_yuan '12元' 不是有效金额")
+    assert "line 5: amount_yuan '12元'" in found[0][4]
+    assert found[1][4].startswith("第 6 行 amount_yuan '1.005' 超过 2 位小数")  # never rounded
+    assert found[0][5] == "R4,2023,P002,2023-06-01,12元,V4,丁公司"
     assert ledger(warehouse_url)[BE]["rows_loaded"] == 3
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_a_payment_outside_its_fiscal_year_is_rejected(warehouse_url: str, landing: Path) -> None:
@@ -192,8 +197,9 @@ def test_a_payment_outside_its_fiscal_year_is_rejected(warehouse_url: str, landi
     )
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
-    assert [r[1:5] for r in rejects(warehouse_url)] == [
+    assert [r[:5] for r in rejects(warehouse_url)] == [
         (
+            BE,
             9,
             "payment_date",
             "range",
@@ -202,6 +208,7 @@ def test_a_payment_outside_its_fiscal_year_is_rejected(warehouse_url: str, landi
         )
     ]
     assert ledger(warehouse_url)[BE]["rows_loaded"] == 7
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_codes_that_refer_to_nothing_are_rejected(warehouse_url: str, landing: Path) -> None:
@@ -246,8 +253,9 @@ def test_a_negative_budget_is_rejected(warehouse_url: str, landing: Path) -> Non
     projects = PROJECTS + "2023,P003,D01,项目三,general_public,county,-100.00\n"
     base_delivery(landing, projects__csv=projects)
     load_and_rerun(warehouse_url, landing)
-    assert [r[1:5] for r in rejects(warehouse_url)] == [
+    assert [r[:5] for r in rejects(warehouse_url)] == [
         (
+            PR,
             4,
             "budget_amount_yuan",
             "range",
@@ -255,6 +263,12 @@ def test_a_negative_budget_is_rejected(warehouse_url: str, landing: Path) -> Non
             " / line 4: budget_amount_yuan -100.00 must not be negative",
         )
     ]
+    assert ledger(warehouse_url)[PR]["rows_loaded"] == 2
+    assert query(warehouse_url, "select project_code from raw.projects order by 1") == [
+        ("P001",),
+        ("P002",),
+    ]
+    assert_clean(warehouse_url, DE, BE)  # payments to P001 and P002 still load
 
 
 def _manifest(landing: Path, **entry: object) -> None:
@@ -287,6 +301,8 @@ def test_manifest_total_mismatch(warehouse_url: str, landing: Path) -> None:
     _manifest(landing, amount_yuan_total="1100.49")
     load_and_rerun(warehouse_url, landing)
     assert_rejected_whole(warehouse_url, BE, "金额合计应为 1100.49，实际为 1100.50")
+    assert query(warehouse_url, "select count(*) from raw.budget_execution") == [(0,)]
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_a_matching_manifest_passes_and_totals_count_rejected_rows_too(
@@ -305,8 +321,9 @@ def test_a_truncated_last_line_is_a_rejected_row(warehouse_url: str, landing: Pa
     content = EXECUTION + "R4,2023,P00"  # the export was cut off mid-line
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
-    assert [r[1:] for r in rejects(warehouse_url)] == [
+    assert rejects(warehouse_url) == [
         (
+            BE,
             5,
             None,
             "parse",
@@ -316,6 +333,8 @@ def test_a_truncated_last_line_is_a_rejected_row(warehouse_url: str, landing: Pa
         )
     ]
     assert ledger(warehouse_url)[BE]["rows_loaded"] == 3
+    assert ledger(warehouse_url)[BE]["rows_read"] == 4
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_an_xlsx_that_is_really_a_csv_is_rejected(warehouse_url: str, landing: Path) -> None:
@@ -357,12 +376,15 @@ def test_a_header_only_file_loads_nothing_and_rejects_nothing(
         (entry["load_id"],),
     )  # fmt: skip
     assert years == [(0,)]  # it supersedes nothing
+    assert rejects(warehouse_url) == []
+    assert_clean(warehouse_url, DE, PR, BE)
 
 
 def test_an_empty_file_is_rejected(warehouse_url: str, landing: Path) -> None:
     base_delivery(landing, budget_execution__csv="")
     load_and_rerun(warehouse_url, landing)
     assert_rejected_whole(warehouse_url, BE, "文件为空", "empty")
+    assert_clean(warehouse_url, DE, PR)
 
 
 def test_formula_looking_cells_load_as_text(warehouse_url: str, landing: Path) -> None:
@@ -374,7 +396,7 @@ def test_formula_looking_cells_load_as_text(warehouse_url: str, landing: Path) -
     )
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
-    assert_clean(warehouse_url, BE)
+    assert_clean(warehouse_url, DE, PR, BE)
     rows = query(
         warehouse_url,
         "select record_id, amount_yuan::text, voucher_no, payee from raw.budget_execution"
@@ -387,14 +409,189 @@ def test_formula_looking_cells_load_as_text(warehouse_url: str, landing: Path) -
     ]
 
 
+def _workbook_with_formulas(path: Path) -> None:
+    """An XLSX as openpyxl writes it (formulas without a cached value), then some cached
+    values put in by hand, as Excel saves them."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["2023年预算执行明细表"])
+    sheet.append(EXECUTION_HEADER.strip().split(","))
+    sheet.append(["R1", 2023, "P001", "2023-03-01", 1000, "V1", "甲公司"])
+    sheet.append(["R2", 2023, "P001", "2023-04-01", "=E3*2", "V2", "甲公司"])  # no value
+    sheet.append(["R3", 2023, "P002", "2023-05-01", 300.5, "V3", '=B5&"公司"'])  # no value
+    sheet.append(["R4", 2023, "P002", "2023-05-02", 7, "=SUM(A1)", "乙公司"])
+    sheet["F6"].data_type = "s"  # text that looks like a formula
+    sheet.append(["R5", 2023, "P002", "2023-05-03", "=1+1", "V5", '=UPPER("x")'])  # cached
+    sheet.append(["R6", 2023, "P002", "2023-05-04", 3, "V6", '=IF(1,"","x")'])  # cached ""
+    sheet.append(["R7", 2023, "P002", "2023-05-05", 4, "V7", "乙公司", "=TODAY()"])  # unread
+    sheet.append([])
+    sheet.append([None, None, None, None, "=SUM(E3:E9)"])  # a totals row, no value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    cached = {  # cell, type and value as Excel saves them
+        ("E7", "1+1"): ("", "2"),
+        ("G7", 'UPPER("x")'): (' t="str"', "X"),
+        ("G8", 'IF(1,"","x")'): (' t="str"', ""),  # a formula whose value is empty text
+    }
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                for (cell, formula), (kind, value) in cached.items():
+                    written = f'<c r="{cell}"><f>{formula}</f><v /></c>'
+                    assert text.count(written) == 1, written
+                    text = text.replace(
+                        written, f'<c r="{cell}"{kind}><f>{formula}</f><v>{value}</v></c>'
+                    )
+                data = text.encode()
+            target.writestr(info, data)
+
+
+def test_xlsx_formulas_without_a_cached_value_are_rejected_not_loaded_empty(
+    warehouse_url: str, landing: Path
+) -> None:
+    base_delivery(landing, budget_execution__csv=None)
+    _workbook_with_formulas(landing / AS_OF / "budget_execution.xlsx")
+    load_and_rerun(warehouse_url, landing)
+    path = f"{AS_OF}/budget_execution.xlsx"
+    entry = ledger(warehouse_url)[path]
+    assert (entry["status"], entry["rows_read"], entry["rows_loaded"]) == ("loaded", 8, 5)
+    assert_clean(warehouse_url, DE, PR)
+    # formulas are never evaluated: a cached value loads as Excel shows it, text that looks
+    # like a formula as text, a formula with no cached value is refused (never a blank)
+    assert query(
+        warehouse_url,
+        "select line_no, record_id, amount_yuan::text, voucher_no, payee"
+        " from raw.budget_execution order by line_no",
+    ) == [
+        (3, "R1", "1000.00", "V1", "甲公司"),
+        (6, "R4", "7.00", "=SUM(A1)", "乙公司"),
+        (7, "R5", "2.00", "V5", "X"),
+        (8, "R6", "3.00", "V6", None),
+        (9, "R7", "4.00", "V7", "乙公司"),
+    ]
+    found = rejects(warehouse_url)
+    assert [r[:4] for r in found] == [
+        (path, 4, "amount_yuan", "parse"),
+        (path, 5, "payee", "parse"),
+        (path, 11, "record_id,fiscal_year,project_code,payment_date,amount_yuan", "required"),
+    ]
+    assert found[0][4] == (
+        "第 4 行 amount_yuan 是 Excel 公式 '=E3*2'，但工作簿中没有保存它的计算结果"
+        "（公式不会被求值；请在 Excel 中打开并保存工作簿，或将公式粘贴为数值，再重新交付）"
+        " / line 4: amount_yuan is an Excel formula '=E3*2' saved without its calculated value"
+        " (formulas are never evaluated: open and save the workbook in Excel, or paste the"
+        " values, and deliver it again)"
+    )
+    assert found[0][5] == "R2\t2023\tP001\t2023-04-01\t=E3*2\tV2\t甲公司"
+    assert (
+        "payee is an Excel formula '=B5&\"公司\"' saved without its calculated value"
+        in (found[1][4])
+    )
+    assert "amount_yuan is an Excel formula '=SUM(E3:E9)'" in found[2][4]
+    assert found[2][5] == "\t\t\t\t=SUM(E3:E9)"
+
+
+def test_uncached_formulas_are_found_outside_the_range_calamine_reads() -> None:
+    """calamine's rows begin at the first used column and end at the last cell with a
+    value: a formula without a value left of, right of or below that range is found too."""
+    import io
+
+    from openpyxl import Workbook
+
+    from budgetperf.ingest.entities import ENTITIES
+    from budgetperf.ingest.readers import XlsxReader
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for column, name in zip("BCDEF", ["record_id", "fiscal_year", "project_code",
+                                      "payment_date", "amount_yuan"], strict=True):  # fmt: skip
+        sheet[f"{column}2"] = name
+        sheet[f"{column}3"] = {"record_id": "R1", "amount_yuan": 5}.get(name, "x")
+    sheet["A3"] = "=1+1"  # left of the range, in no column of the entity
+    sheet["F4"] = "=F3*2"  # below the range: a row of its own
+    buffer = io.BytesIO()
+    book.save(buffer)
+    reader = XlsxReader(buffer, ENTITIES["budget_execution"])
+    assert reader.header.positions["record_id"] == 1  # column A is part of every row now
+    (batch,) = reader.batches()
+    assert list(batch.line_nos) == [3, 4]
+    assert batch.cells["amount_yuan"] == [b"5", b"=F3*2"]
+    assert set(batch.cell_problems) == {"amount_yuan"}
+    assert set(batch.cell_problems["amount_yuan"]) == {1}
+    assert [batch.raw(i) for i in range(2)] == ["=1+1\tR1\tx\tx\tx\t5", "\t\t\t\t\t=F3*2"]
+
+
+def _workbook_zip(sheet_xml: str) -> bytes:
+    import io
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as book:
+        book.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{package}"><Relationship Id="rId1"'
+            f' Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="明细" sheetId="1" r:id="rId7"/></sheets></workbook>',
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{package}"><Relationship Id="rId7"'
+            f' Type="{rel}/worksheet" Target="worksheets/data.xml"/></Relationships>',
+        )
+        book.writestr("xl/worksheets/data.xml", sheet_xml.replace("MAIN", main))
+    return buffer.getvalue()
+
+
+def test_uncached_formulas_are_read_from_any_well_formed_sheet() -> None:
+    import io
+
+    from budgetperf.ingest.readers import uncached_formulas
+
+    cells = (
+        '<x:c{B}><x:f>A1&amp;"&lt;"</x:f></x:c>'  # no value
+        '<x:c{C} t="str"><x:f>""</x:f><x:v></x:v></x:c>'  # a cached empty text
+        "<x:c{D}><x:f>1</x:f><x:v>1</x:v></x:c>"  # a cached value
+        '<x:c{E}><x:f t="shared" si="0"/><x:v/></x:c>'  # no value, no text of its own
+    )
+    sheet = '<x:worksheet xmlns:x="MAIN"><x:sheetData><x:row r="3">{}</x:row></x:sheetData>'
+    expected = {3: {1: '=A1&"<"', 4: "=(shared formula)"}}
+    # cells with references (read by the fast scan), and without (parsed as XML)
+    with_references = cells.format(B=' r="B3"', C=' r="C3"', D=' r="D3"', E=' r="E3"')
+    without = cells.format(B="", C="", D="", E="").replace("<x:c>", "<x:c >")
+    filler = '<x:c r="A3"><x:v>1</x:v></x:c>'
+    for body in (with_references, filler + without):
+        data = _workbook_zip(sheet.format(body) + "</x:worksheet>")
+        assert uncached_formulas(io.BytesIO(data), "明细") == expected, body
+
+
 def test_rows_with_several_problems_are_rejected_once(warehouse_url: str, landing: Path) -> None:
     content = EXECUTION + ",2023,P999,2023-13-01,0,V4,\n"
     base_delivery(landing, budget_execution__csv=content)
     load_and_rerun(warehouse_url, landing)
     found = rejects(warehouse_url)
     assert len(found) == 1
-    line, column, rule, reason, raw = found[0][1:]
-    assert (line, column, rule) == (
+    path, line, column, rule, reason, raw = found[0]
+    assert (path, line, column, rule) == (
+        BE,
         5,
         "record_id,payment_date,amount_yuan,project_code",
         "required",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -83,7 +82,12 @@ def test_bench_load_smoke(bp_home: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_yyyymmdd_arguments_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         main(["load", "--as-of", "2023-06-31"])
-    assert "is not a date like 20210630" in capsys.readouterr().err
-    assert dt.date(2023, 6, 30)  # (the accepted form is shown in the message)
+    assert exited.value.code == 2
+    # the message quotes what was given and shows the accepted form
+    assert "'2023-06-31' is not a date like 20210630" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["load", "--up-to", "20230631"])  # the right form, but not a real date
+    assert exited.value.code == 2
+    assert "'20230631' is not a date like 20210630" in capsys.readouterr().err

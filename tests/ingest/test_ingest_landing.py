@@ -96,6 +96,44 @@ def test_links_and_odd_entries_are_refused_and_recorded(
     assert secret == [(0,)]
 
 
+def test_a_hard_link_to_a_file_outside_the_landing_is_refused_and_recorded(
+    warehouse_url: str, landing: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "budget_execution.csv").write_text(SECRET)
+    base_delivery(landing, budget_execution__csv=None)
+    folder = landing / AS_OF
+    # a second name for the outside file, inside the delivery (same file system)
+    os.link(outside / "budget_execution.csv", folder / "budget_execution.csv")
+    assert (folder / "budget_execution.csv").stat().st_nlink == 2
+
+    load_and_rerun(warehouse_url, landing)
+
+    path = f"{AS_OF}/budget_execution.csv"
+    files = ledger(warehouse_url)
+    assert {p: (f["status"], f["rows_loaded"]) for p, f in files.items()} == {
+        f"{AS_OF}/departments.csv": ("loaded", 2),
+        f"{AS_OF}/projects.csv": ("loaded", 2),
+        path: ("rejected", 0),
+    }
+    reason = files[path]["reason"]
+    assert reason.startswith("硬链接")
+    assert "a hard link (the file has other names, possibly outside the landing): refused" in (
+        reason
+    )
+    found = rejects(warehouse_url)
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in found] == [(path, None, None, "file", reason)]
+    # nothing of the outside file was read
+    assert query(warehouse_url, "select count(*) from raw.budget_execution") == [(0,)]
+    assert query(
+        warehouse_url, "select count(*) from ops.rejected_rows where raw_line like '%%SECRET%%'"
+    ) == [(0,)]
+    # a hard link put in place after the scan is refused when opened, too
+    with open_folder(folder) as fd, pytest.raises(OSError, match="a hard link"):
+        open_regular(fd, "budget_execution.csv")
+
+
 def test_a_linked_manifest_refuses_the_delivery(warehouse_url: str, landing: Path) -> None:
     base_delivery(landing)
     (landing / AS_OF / "_manifest.json").symlink_to("/etc/hostname")

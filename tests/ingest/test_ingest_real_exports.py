@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from ingest_helpers import (
     AS_OF,
-    DEPARTMENTS,
     EXECUTION,
     PROJECTS,
     base_delivery,
@@ -329,5 +329,71 @@ def test_departments_without_departments_file(warehouse_url: str, landing: Path)
     base_delivery(landing, as_of="20230331", projects__csv=None, budget_execution__csv=None)
     base_delivery(landing, departments__csv=None)
     load_and_rerun(warehouse_url, landing)
-    assert ledger(warehouse_url)[f"{AS_OF}/projects.csv"]["rows_rejected"] == 0
-    assert DEPARTMENTS  # the earlier delivery's departments are in effect
+    files = ledger(warehouse_url)
+    assert f"{AS_OF}/departments.csv" not in files
+    assert (files[f"{AS_OF}/projects.csv"]["rows_loaded"], files[f"{AS_OF}/projects.csv"]
+            ["rows_rejected"]) == (2, 0)  # fmt: skip
+    # the earlier delivery's departments are in effect on the later date
+    assert query(
+        warehouse_url,
+        "select l.file_path from ops.effective_loads(%s) as e join ops.loads as l"
+        " using (load_id) where e.entity = 'departments'",
+        (dt.date(2023, 6, 30),),
+    ) == [("20230331/departments.csv",)]
+
+
+def _write_xlsx(path: Path, csv_text: str) -> None:
+    """The CSV's rows as a workbook of text cells (what a code column holds in Excel)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in csv_text.splitlines():
+        sheet.append(line.split(","))
+    book.save(path)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_codes_keep_their_leading_zeros(
+    warehouse_url: str, landing: Path, file_format: str
+) -> None:
+    departments = "department_code,department_name,kind\n001,县财政局,department\n010,城关镇,乡镇\n"
+    projects = (
+        "fiscal_year,project_code,department_code,project_name,budget_type,fund_source,"
+        "budget_amount_yuan\n"
+        "2023,001,001,校舍维修,general_public,county,1000000.00\n"
+        "2023,0002,010,道路硬化,general_public,county,500000\n"
+    )
+    execution = (
+        "record_id,fiscal_year,project_code,payment_date,amount_yuan,voucher_no\n"
+        "0001,2023,001,2023-03-01,1000.00,007\n"
+        "0002,2023,0002,2023-04-01,20.00,\n"
+    )
+    files = {"departments": departments, "projects": projects, "budget_execution": execution}
+    (landing / AS_OF).mkdir()
+    for entity, text in files.items():
+        if file_format == "csv":
+            deliver(landing, f"{entity}.csv", text)
+        else:
+            _write_xlsx(landing / AS_OF / f"{entity}.xlsx", text)
+    load_and_rerun(warehouse_url, landing)
+    entries = ledger(warehouse_url)
+    assert {p: (f["status"], f["rows_loaded"], f["rows_rejected"]) for p, f in entries.items()} == {
+        f"{AS_OF}/{entity}.{file_format}": ("loaded", 2, 0) for entity in files
+    }
+    assert not any("typed as numbers" in (f["notes"] or "") for f in entries.values())
+    assert query(warehouse_url, "select department_code from raw.departments order by 1") == [
+        ("001",),
+        ("010",),
+    ]
+    assert query(
+        warehouse_url, "select project_code, department_code from raw.projects order by 1"
+    ) == [("0002", "010"), ("001", "001")]
+    assert query(
+        warehouse_url,
+        "select record_id, project_code, voucher_no from raw.budget_execution order by 1",
+    ) == [("0001", "001", "007"), ("0002", "0002", None)]
+    # stored as text, not as numbers that print the same
+    assert query(
+        warehouse_url,
+        "select pg_typeof(department_code)::text from raw.departments limit 1",
+    ) == [("text",)]

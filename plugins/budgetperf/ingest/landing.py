@@ -2,10 +2,12 @@
 
 A delivery is a folder named ``YYYYMMDD`` (a real date) directly in the landing. Inside
 it only regular files named ``<entity>.csv`` or ``<entity>.xlsx`` are read, plus an
-optional ``_manifest.json``. Symbolic links (to files or folders), devices, pipes and
-anything else are refused without being opened, and recorded; unknown names are reported.
-Files are opened relative to a descriptor of their folder with ``O_NOFOLLOW``, so a link
-swapped in after the scan is refused too, and nothing outside the landing is ever read.
+optional ``_manifest.json``. Symbolic links (to files or folders), hard links (a regular
+file with more than one name: the other name may be outside the landing), devices, pipes
+and anything else are refused without being opened, and recorded; unknown names are
+reported. Files are opened relative to a descriptor of their folder with ``O_NOFOLLOW``
+and checked again once open (a regular file with one link), so a link swapped in after
+the scan is refused too, and nothing outside the landing is ever read.
 """
 
 from __future__ import annotations
@@ -95,6 +97,32 @@ def _link_identity(path: Path) -> str:
     return "link -> " + target
 
 
+def _hard_links(entry: os.DirEntry[str]) -> int:
+    """How many names the entry's file has (1 for anything that is not a regular file)."""
+    if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+        return 1
+    try:
+        return entry.stat(follow_symlinks=False).st_nlink
+    except OSError:
+        return 1  # vanished since the scan: opening it will say so
+
+
+def _hard_link_identity(entry: os.DirEntry[str]) -> str:
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return "hard link"
+    return f"hard link (device {info.st_dev}, inode {info.st_ino})"
+
+
+HARD_LINK = Problem(
+    "file",
+    "硬链接（该文件还有其他名称，可能在落地目录之外），已拒绝读取（只读取交付文件夹中的普通文件）",
+    "a hard link (the file has other names, possibly outside the landing): refused (only "
+    "regular files inside the delivery folder are read)",
+)
+
+
 def _hint(name: str) -> tuple[str, str]:
     stem, _, ext = name.lower().partition(".")
     stem = stem.replace("-", "_").replace(" ", "_")
@@ -179,6 +207,12 @@ def _scan_delivery(delivery: Delivery) -> list[Finding]:
                         "it is a symbolic link or not a regular file: refused",
                     ).problem
                     continue
+                if _hard_links(entry) > 1:
+                    delivery.manifest_problem = ManifestError(
+                        "它是硬链接（该文件还有其他名称），已拒绝读取",
+                        "it is a hard link (the file has other names): refused",
+                    ).problem
+                    continue
                 try:
                     fd = open_regular(folder_fd, name)
                     with os.fdopen(fd, "rb") as handle:
@@ -234,6 +268,9 @@ def _scan_delivery(delivery: Delivery) -> list[Finding]:
             elif not entry.is_file(follow_symlinks=False):
                 refused = Problem("file", "不是普通文件，已拒绝读取", "not a regular file: refused")
                 identity = "not a regular file"
+            elif _hard_links(entry) > 1:
+                refused = HARD_LINK
+                identity = _hard_link_identity(entry)
             candidate = Candidate(
                 entity=entity,
                 as_of=delivery.as_of,
@@ -275,12 +312,16 @@ def open_folder(path: Path) -> Iterator[int]:
 
 
 def open_regular(folder_fd: int, name: str) -> int:
-    """Open ``name`` inside the folder: never through a link, never a non-regular file."""
+    """Open ``name`` inside the folder: never through a symbolic link, never a non-regular
+    file, never a hard link (a file with other names, maybe outside the landing)."""
     # O_NONBLOCK: opening a FIFO must not hang; it has no effect on regular files
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(0, "not a regular file")
+        if info.st_nlink > 1:
+            raise OSError(0, "a hard link")
     except BaseException:
         os.close(fd)
         raise

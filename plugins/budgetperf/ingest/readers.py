@@ -22,7 +22,11 @@ XLSX
   cells become the text a person sees in Excel: whole numbers without ``.0`` (a code
   cell typed as the number 1001 reads ``1001``; leading zeros of numeric cells are gone
   in the workbook itself and cannot be recovered), other numbers at Excel's 15
-  significant digits, date cells as dates, formulas as their cached values.
+  significant digits, date cells as dates, formulas as their cached values (the value
+  Excel shows; a formula is never evaluated here). A formula saved without a cached value
+  (as libraries such as openpyxl write them) would read as an empty cell; the sheet's XML
+  is scanned for those (see ``uncached_formulas``), and a row with one in a column of the
+  entity is rejected, naming the column and the formula, instead of loading a blank.
 
 Both find the header among the first rows (a title row may come first), accept English
 names or Chinese labels, and report each data row with its physical line (CSV) or sheet
@@ -34,14 +38,19 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import html
+import posixpath
+import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
 from typing import Any, BinaryIO, Protocol
+from xml.etree import ElementTree
 
 from budgetperf.ingest.entities import HEADER_ALIASES, Entity, Kind, normalize_header
-from budgetperf.ingest.values import Problem
+from budgetperf.ingest.values import Problem, quote
 
 CHUNK_BYTES = 4 * 1024 * 1024
 CSV_BATCH_ROWS = 20_000
@@ -90,6 +99,9 @@ class Batch:
     # the rows' original lines, when each is a valid CSV record as it stands (unquoted
     # chunks): the loader may pass them on to COPY unchanged
     lines: list[bytes] | None = None
+    # cells refused by the reader itself: column -> row index -> why (XLSX formulas
+    # without a cached value); the loader rejects those rows, naming the column
+    cell_problems: dict[str, dict[int, Problem]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -638,6 +650,17 @@ class XlsxReader:
             # Excel has already dropped any leading zeros of those (001 -> 1)
             self.numeric_text_cells: dict[str, int] = {}
             self.total = int(self._sheet.total_height)
+            # formulas without a cached value: calamine reads them as empty cells
+            formulas = uncached_formulas(handle, self.sheet_name)
+            start = self._sheet.start
+            # calamine's rows begin at the sheet's first used column
+            first = int(start[1]) if start is not None else 0
+            offset = min([first, *(c for cells in formulas.values() for c in cells)])
+            self._pad = first - offset if start is not None else 0
+            self._formulas = {
+                row: {column - offset: text for column, text in cells.items()}
+                for row, cells in formulas.items()
+            }
         except FileRejected:
             raise
         except Exception as exc:  # calamine raises its own error types for broken files
@@ -648,8 +671,23 @@ class XlsxReader:
 
     def _rows(self) -> Iterator[tuple[int, list[Any]]]:
         # iter_rows starts at the sheet's first row: the index is the row number - 1
+        formulas = self._formulas
+        if not formulas:
+            for index, row in enumerate(self._sheet.iter_rows()):
+                yield index + 1, row
+            return
+        # a formula without a cached value reads as its formula text (then rejected),
+        # also where calamine's range ends before it
+        pad = [""] * self._pad
+        last = 0
         for index, row in enumerate(self._sheet.iter_rows()):
-            yield index + 1, row
+            last = index + 1
+            if pad:
+                row = pad + row
+            cells = formulas.get(last)
+            yield last, _with_formulas(row, cells) if cells else row
+        for row_no in sorted(n for n in formulas if n > last):
+            yield row_no, _with_formulas([], formulas[row_no])
 
     def _read_header(self) -> Header:
         candidates: list[tuple[int, list[str]]] = []
@@ -709,7 +747,18 @@ class XlsxReader:
         def raw(i: int) -> str:
             return "\t".join(cell_text(v, Kind.TEXT) for v in rows[i]).rstrip("\t")
 
-        return Batch(line_nos=line_nos, cells=cells, raw=raw, position=position)
+        problems: dict[str, dict[int, Problem]] = {}
+        if self._formulas:
+            for i, line_no in enumerate(line_nos):
+                formulas = self._formulas.get(line_no)
+                if formulas:
+                    for name, index in positions:
+                        if index in formulas:
+                            problem = uncached_formula_problem(formulas[index])
+                            problems.setdefault(name, {})[i] = problem
+        return Batch(
+            line_nos=line_nos, cells=cells, raw=raw, position=position, cell_problems=problems
+        )
 
     def raw_lines(self, wanted: set[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -717,3 +766,253 @@ class XlsxReader:
             if row_no in wanted:
                 found[row_no] = "\t".join(cell_text(v, Kind.TEXT) for v in row).rstrip("\t")
         return found
+
+
+def _with_formulas(row: list[Any], formulas: dict[int, str]) -> list[Any]:
+    row = list(row)
+    for index, text in formulas.items():
+        if index >= len(row):
+            row.extend([""] * (index + 1 - len(row)))
+        row[index] = text
+    return row
+
+
+def uncached_formula_problem(formula: str) -> Problem:
+    return Problem(
+        "parse",
+        f"是 Excel 公式 {quote(formula)}，但工作簿中没有保存它的计算结果（公式不会被求值；"
+        "请在 Excel 中打开并保存工作簿，或将公式粘贴为数值，再重新交付）",
+        f"is an Excel formula {quote(formula)} saved without its calculated value (formulas"
+        " are never evaluated: open and save the workbook in Excel, or paste the values,"
+        " and deliver it again)",
+    )
+
+
+# -- XLSX formulas without a cached value ----------------------------------------------------
+
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"  # a namespace prefix, as some producers write (x:c)
+# the start tag of a formula element (<f>, <f t="shared" .../>, <x:f>), checked where a
+# plain bytes search finds "<f" or ":f": a sheet without formulas costs one decompression
+_FORMULA_TAG = re.compile(rb"<(" + _PREFIX + rb")f[\s/>]")
+_ROW_END = re.compile(rb"</" + _PREFIX + rb"row>")
+_F_ELEMENT = re.compile(
+    rb"<" + _PREFIX + rb"f(?:\s[^>]*?)?(?:/>|>(.*?)</" + _PREFIX + rb"f>)", re.S
+)
+_V_ELEMENT = re.compile(
+    rb"<" + _PREFIX + rb"v(?:\s[^>]*?)?(?:/>|>(.*?)</" + _PREFIX + rb"v>)", re.S
+)
+_R_ATTRIBUTE = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+_T_ATTRIBUTE = re.compile(rb"""\st\s*=\s*["']([^"']*)["']""")
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
+_SHARED = "=(shared formula)"
+_BLOCK = 1 << 20
+
+
+class _NotPlain(Exception):
+    """The sheet's XML is not in the plain shape the fast scan reads: parse it instead."""
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _zip_member(book: zipfile.ZipFile, name: str) -> str | None:
+    if name in book.NameToInfo:
+        return name
+    lowered = name.lower()  # part names are case-insensitive in OPC
+    return next((n for n in book.namelist() if n.lower() == lowered), None)
+
+
+def _relationships(book: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part) of a part ("" for the package)."""
+    folder, name = posixpath.split(part)
+    member = _zip_member(book, posixpath.join(folder, "_rels", name + ".rels"))
+    if member is None:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for element in ElementTree.fromstring(book.read(member)):
+        target = element.get("Target")
+        if _local(element.tag) != "Relationship" or not target:
+            continue
+        if element.get("TargetMode") == "External":
+            continue
+        if target.startswith("/"):
+            path = target.lstrip("/")
+        else:
+            path = posixpath.normpath(posixpath.join(folder, target))
+        found[element.get("Id", "")] = (element.get("Type", ""), path)
+    return found
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member holding the worksheet named ``sheet_name``."""
+    workbook = next(
+        (p for t, p in _relationships(book, "").values() if t.endswith("/officeDocument")),
+        "xl/workbook.xml",
+    )
+    member = _zip_member(book, workbook)
+    if member is None:
+        return None
+    relations = _relationships(book, workbook)
+    for element in ElementTree.fromstring(book.read(member)).iter():
+        if _local(element.tag) != "sheet" or element.get("name") != sheet_name:
+            continue
+        for key, value in element.attrib.items():
+            if key.startswith("{") and _local(key) == "id" and value in relations:
+                return _zip_member(book, relations[value][1])
+    return None
+
+
+def _cell_position(reference: str) -> tuple[int, int] | None:
+    """(row number, column index) of a reference like ``B12`` (column A is 0)."""
+    match = _CELL_REF.fullmatch(reference)
+    if match is None:
+        return None
+    index = 0
+    for letter in match.group(1).upper():
+        index = index * 26 + ord(letter) - 64
+    return int(match.group(2)), index - 1
+
+
+def _formula_text(text: str | None) -> str:
+    text = (text or "").strip()
+    return "=" + text if text else _SHARED  # a shared formula's other cells carry no text
+
+
+def uncached_formulas(handle: BinaryIO, sheet_name: str) -> dict[int, dict[int, str]]:
+    """The formula cells of a worksheet saved without a cached value: row number ->
+    column index (0 = column A) -> the formula as Excel shows it (``=A1+1``).
+
+    Excel always saves a formula's last value (``<c><f>A1+1</f><v>2</v></c>``); libraries
+    may write the formula alone (``<v/>`` or no ``<v>``), leaving the value to be computed
+    when Excel opens the file. calamine reads such a cell as empty, which would load a
+    blank where the sheet shows a value. A formula whose cached value is an empty string
+    (``t="str"``, ``<v></v>``) is a real blank and is not listed. The sheet is decompressed
+    once more, in blocks; only formula cells are looked at, and only the listed cells are
+    kept in memory.
+    """
+    handle.seek(0)
+    with zipfile.ZipFile(handle) as book:
+        member = _sheet_part(book, sheet_name)
+        if member is None:
+            raise FileRejected(
+                f"找不到工作表 {sheet_name!r} 的内容", f"the worksheet {sheet_name!r} is missing"
+            )
+        try:
+            return _scan_formula_cells(book, member)
+        except _NotPlain:
+            return _parse_formula_cells(book, member)
+
+
+def _scan_formula_cells(book: zipfile.ZipFile, member: str) -> dict[int, dict[int, str]]:
+    """The fast way: find each ``<f`` and read the cell around it. Blocks are cut after a
+    ``</row>`` (``<`` is never text in XML), so a cell is never split."""
+    found: dict[int, dict[int, str]] = {}
+    carry = b""
+    with book.open(member) as stream:
+        while True:
+            block = stream.read(_BLOCK)
+            data = carry + block
+            if block:
+                cut = _last_row_end(data)
+                if cut < 0:
+                    carry = data  # a row longer than a block: read on
+                    continue
+                data, carry = data[:cut], data[cut:]
+            for match in _formula_tags(data):
+                _formula_cell(data, match, found)
+            if not block:
+                return found
+
+
+def _formula_tags(data: bytes) -> Iterator[re.Match[bytes]]:
+    for needle in (b"<f", b":f"):
+        index = data.find(needle)
+        while index >= 0:
+            start = index if needle == b"<f" else data.rfind(b"<", 0, index)
+            match = _FORMULA_TAG.match(data, max(start, 0), index + 3)
+            if match is not None and match.end() == index + 3:
+                yield match
+            index = data.find(needle, index + 2)
+
+
+def _last_row_end(data: bytes) -> int:
+    index = len(data)
+    while (index := data.rfind(b"row>", 0, index)) >= 0:
+        opening = data.rfind(b"</", 0, index)
+        if opening >= 0 and _ROW_END.fullmatch(data, opening, index + 4):
+            return index + 4
+    return -1
+
+
+def _formula_cell(data: bytes, match: re.Match[bytes], found: dict[int, dict[int, str]]) -> None:
+    prefix = match.group(1)
+    opening = b"<" + prefix + b"c"
+    start = data.rfind(opening, 0, match.start())
+    while start >= 0 and data[start + len(opening) : start + len(opening) + 1] not in (
+        b" ", b"\t", b"\r", b"\n", b">",
+    ):  # fmt: skip
+        start = data.rfind(opening, 0, start)
+    end = data.find(b"</" + prefix + b"c>", match.start())
+    if start < 0 or end < 0:
+        raise _NotPlain
+    cell = data[start:end]
+    tag_end = cell.find(b">")
+    reference = _R_ATTRIBUTE.search(cell, 0, tag_end)
+    formula = _F_ELEMENT.search(cell, tag_end)
+    if reference is None or formula is None:
+        raise _NotPlain
+    value = _V_ELEMENT.search(cell, tag_end)
+    kind = _T_ATTRIBUTE.search(cell, 0, tag_end)
+    if value is not None and (value.group(1) or (kind is not None and kind.group(1) == b"str")):
+        return  # a cached value (possibly empty text): what Excel shows, read by calamine
+    try:
+        position = _cell_position(reference.group(1).decode("ascii"))
+        text = html.unescape(formula.group(1).decode("utf-8")) if formula.group(1) else ""
+    except UnicodeDecodeError:
+        raise _NotPlain from None
+    if position is None:
+        raise _NotPlain
+    row_no, column = position
+    found.setdefault(row_no, {})[column] = _formula_text(text)
+
+
+def _parse_formula_cells(book: zipfile.ZipFile, member: str) -> dict[int, dict[int, str]]:
+    """The thorough way, for XML the fast scan does not read (cells without a reference,
+    other encodings): parse every element."""
+    found: dict[int, dict[int, str]] = {}
+    row_no, column = 0, -1
+    sheet_data: ElementTree.Element | None = None
+    with book.open(member) as stream:
+        for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+            name = _local(element.tag)
+            if event == "start":
+                if name == "row":
+                    number = element.get("r")
+                    row_no = int(number) if number and number.isdigit() else row_no + 1
+                    column = -1
+                elif name == "sheetData":
+                    sheet_data = element
+                continue
+            if name == "c":
+                reference = element.get("r")
+                position = _cell_position(reference) if reference else None
+                if position is not None:
+                    row_no, column = position
+                else:
+                    column += 1
+                formula = value = None
+                for child in element:
+                    local = _local(child.tag)
+                    if local == "f":
+                        formula = child
+                    elif local == "v":
+                        value = child
+                if formula is not None and not (
+                    value is not None and (value.text or element.get("t") == "str")
+                ):
+                    found.setdefault(row_no, {})[column] = _formula_text(formula.text)
+                element.clear()
+            elif name == "row" and sheet_data is not None:
+                sheet_data.clear()  # rows already read: keep memory flat
+    return found

@@ -238,6 +238,13 @@ def stream_rows(
                     if cells is None:
                         cells = [b""] * size
                     out, column_errors = converters[name].convert(cells, batch.clean)
+                    refused = batch.cell_problems.get(name)
+                    if refused:
+                        # the reader refused these cells (whatever they would convert to)
+                        out = list(out)
+                        for index in refused:
+                            out[index] = ERR
+                        column_errors = {**column_errors, **refused}
                     converted.append(out)
                     if column_errors:
                         apply_column_errors(name, column_errors, errors)
