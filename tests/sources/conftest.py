@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,25 +39,42 @@ def source_rows() -> dict[str, list[dict[str, Any]]]:
     return year_end_rows()
 
 
+@contextmanager
+def built_source(
+    server_url: str, rows: dict[str, list[dict[str, Any]]], copies: list[str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """(database, reader role) of an integration system holding ``rows``; dropped
+    afterwards, with the databases named in ``copies``."""
+    suffix = uuid.uuid4().hex[:10]
+    database, reader = f"bp_src_tpl_{suffix}", f"bp_src_reader_{suffix}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"create role \"{reader}\" login password '{reader}'")
+        conn.execute(f'create database "{database}"')
+    try:
+        build_source_database(_with(server_url, database=database), rows, reader)
+        yield database, reader
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            for name in [*(copies or []), database]:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'drop role if exists "{reader}"')
+
+
+def source_db_of(server_url: str, database: str, reader: str) -> SourceDb:
+    return SourceDb(
+        admin_url=_with(server_url, database=database),
+        reader_url=_with(server_url, database=database, user=reader, password=reader),
+    )
+
+
 @pytest.fixture(scope="session")
 def source_template(
     server_url: str, source_rows: dict[str, list[dict[str, Any]]]
 ) -> Iterator[tuple[str, str, list[str]]]:
     """(template database, reader role, databases copied from it) for this worker."""
-    suffix = uuid.uuid4().hex[:10]
-    template, reader = f"bp_src_tpl_{suffix}", f"bp_src_reader_{suffix}"
     copies: list[str] = []
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"create role \"{reader}\" login password '{reader}'")
-        conn.execute(f'create database "{template}"')
-    try:
-        build_source_database(_with(server_url, database=template), source_rows, reader)
+    with built_source(server_url, source_rows, copies) as (template, reader):
         yield template, reader, copies
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            for name in [*copies, template]:
-                conn.execute(f'drop database if exists "{name}" with (force)')
-            conn.execute(f'drop role if exists "{reader}"')
 
 
 def _copy(server_url: str, source_template: tuple[str, str, list[str]]) -> SourceDb:
@@ -65,10 +83,7 @@ def _copy(server_url: str, source_template: tuple[str, str, list[str]]) -> Sourc
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}" template "{template}"')
     copies.append(name)  # dropped with the template at the end of the session
-    return SourceDb(
-        admin_url=_with(server_url, database=name),
-        reader_url=_with(server_url, database=name, user=reader, password=reader),
-    )
+    return source_db_of(server_url, name, reader)
 
 
 @pytest.fixture

@@ -51,10 +51,11 @@ def manifest(folder: Path, **files: str) -> None:
 def test_nothing_delivered_names_the_folder_expected(tmp_path: Path) -> None:
     scan = find_complete_deliveries(tmp_path, *WINDOW, required=("budget_execution",))
     assert not scan.ready
-    assert scan.waiting_lines()[-1] == (
+    assert scan.waiting_lines()[1:] == [
         "missing: no delivery folder dated 20210701–20210930; expected e.g. "
-        f"{tmp_path}/20210930/ with budget_execution.csv and _manifest.json"
-    )
+        f"{tmp_path}/20210930/ with budget_execution.csv and _manifest.json",
+        "missing files: 20210930/budget_execution.csv 缺失 (missing)",
+    ]
 
 
 def test_a_manifest_that_arrived_first_waits_for_the_files_it_lists(tmp_path: Path) -> None:
@@ -67,7 +68,8 @@ def test_a_manifest_that_arrived_first_waits_for_the_files_it_lists(tmp_path: Pa
     assert not scan.ready
     assert scan.waiting_lines()[1:] == [
         "missing: 20210930/ is not complete: budget_execution.csv is listed in "
-        "_manifest.json but not there"
+        "_manifest.json but not there",
+        "missing files: 20210930/budget_execution.csv 缺失 (missing)",
     ]
     age(folder)  # however long it waits, a listed file that never came is missing
     assert not find_complete_deliveries(tmp_path, *WINDOW).ready
@@ -121,10 +123,11 @@ def test_required_entities_must_be_in_the_window(
         required=required_entities(),
     )
     assert not outcome.done
-    assert outcome.lines[-1] == (
+    assert outcome.lines[-2:] == [
         "missing: budget_execution.csv or budget_execution.xlsx in the deliveries dated "
-        "20210701–20210930 (20210815 hold projects); required by BUDGETPERF_REQUIRED_ENTITIES"
-    )
+        "20210701–20210930 (20210815 hold projects); required by BUDGETPERF_REQUIRED_ENTITIES",
+        "missing files: 20210930/budget_execution.csv 缺失 (missing)",
+    ]
     later = tmp_path / "20210930"
     later.mkdir()
     (later / "budget_execution.csv").write_text(PAYMENTS)
@@ -142,3 +145,57 @@ def test_required_entities_must_be_in_the_window(
     monkeypatch.setenv("BUDGETPERF_REQUIRED_ENTITIES", "payments")
     with pytest.raises(ValueError, match="payments"):
         required_entities()
+
+
+class RecordingTaskInstance:
+    """What the sensor pushes to XCom (the alert of a timed-out run quotes it)."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.xcom[key] = value
+
+
+def test_the_sensors_waiting_message_names_each_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery that never arrives in full: the sensor's ``waiting_for`` message, which
+    the timeout's alert mail quotes, names every entity file still missing or incomplete,
+    by its path in the landing."""
+    from budgetperf.pipeline import tasks
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    monkeypatch.setenv("BUDGETPERF_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BUDGETPERF_LANDING", str(landing))
+    monkeypatch.setenv("BUDGETPERF_SOURCE", "folder")
+    monkeypatch.setenv("BUDGETPERF_REQUIRED_ENTITIES", "departments,projects,budget_execution")
+    # read by run_context, unused by the folder source
+    monkeypatch.setenv("AIRFLOW_CONN_BUDGETPERF_LOADER", "postgresql://loader@localhost/none")
+    # 09-15: the manifest came, projects.csv is still being copied, payments never came
+    folder = landing / "20210915"
+    folder.mkdir()
+    manifest(folder, projects__csv=PROJECTS, budget_execution__csv=PAYMENTS)
+    (folder / "projects.csv").write_text(PROJECTS[:30])
+    ti = RecordingTaskInstance()
+    context = {"params": {"checkpoint": "2021-09-30"}, "run_id": "manual__detect", "ti": ti}
+
+    waiting = tasks.detect_delivery(context)
+
+    assert not waiting.is_done
+    message = str(ti.xcom["waiting_for"])
+    # departments: required, in no folder of the window; expected in the checkpoint's
+    assert message.splitlines()[-1] == (
+        "missing files: 20210915/budget_execution.csv 缺失 (missing); "
+        "20210930/departments.csv 缺失 (missing)"
+    )
+    assert "missing: 20210915/ is not complete: budget_execution.csv is listed" in message
+
+    # the payments arrive; projects.csv is still not the bytes the manifest lists
+    (folder / "budget_execution.csv").write_text(PAYMENTS)
+    tasks.detect_delivery(context)
+    assert str(ti.xcom["waiting_for"]).splitlines()[-1] == (
+        "missing files: 20210915/projects.csv 不完整 (incomplete); "
+        "20210930/departments.csv 缺失 (missing)"
+    )

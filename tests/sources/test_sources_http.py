@@ -93,8 +93,18 @@ def test_api_pull_survives_5xx_and_a_timeout_and_loads_cleanly(
     assert sum(f.rows_rejected for f in report.files) == 0 and report.findings == []
     assert {f.entity: f.rows_loaded for f in report.files} == expected
 
+    # the API has not changed: the same bytes, and the loader skips every file
+    before = folder_bytes(landing / "20211231")
     again = pull_delivery(source, landing, YEAR_END, state_dir=tmp_path / "state")
     assert again.status == "unchanged"
+    assert folder_bytes(landing / "20211231") == before
+    skipped = load_landing(warehouse_url, landing)
+    assert len(skipped.files) == len(expected)
+    assert {f.status for f in skipped.files} == {"skipped"}, [
+        (f.file_path, f.status, f.reason) for f in skipped.files
+    ]
+    # each one as the load of the first pass: nothing was loaded twice
+    assert {f.load_id for f in skipped.files} == {f.load_id for f in report.files}
 
 
 def test_a_refusal_fails_at_once_naming_endpoint_status_and_body(
@@ -249,3 +259,74 @@ def test_plain_http_is_refused_off_this_machine(tmp_path: Path) -> None:
     # https, or an explicit opt-in for a trusted network, is accepted
     http_source("https://:secret-token@yth.example.gov.cn/api/v1", config)
     http_source("http://:secret-token@yth.example.gov.cn/api/v1?allow_http=true", config)
+
+
+# A `budgetperf pull` that dies (os._exit: no handler runs, as with SIGKILL or a power cut)
+# right after moving the delivery it replaces aside, before its own folder takes its place.
+_KILLED_BETWEEN_RENAMES = """
+import os, sys
+from budgetperf.sources import delivery
+rename = os.rename
+def rename_then_die(src, dst):
+    rename(src, dst)
+    if os.path.basename(dst).startswith(delivery.PREVIOUS_PREFIX):
+        os._exit(9)
+os.rename = rename_then_die
+from budgetperf.cli import main
+sys.exit(main(["pull", "--checkpoint", "2021-12-31"]))
+"""
+
+
+def test_a_pull_killed_while_replacing_a_delivery_does_not_lose_it(
+    api: ApiServer, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from budgetperf.ingest.landing import discover
+
+    config = fast_config(tmp_path, only=("departments",), retries=0)
+    landing, state = tmp_path / "landing", tmp_path / "state"
+    first = pull_delivery(http_source(api.url(), config), landing, YEAR_END, state_dir=state)
+    assert first.status == "created"
+    delivered = landing / "20211231"
+    before = folder_bytes(delivered)
+
+    # the source corrects a department: the next pull replaces the delivery, and dies
+    departments = api.records["/departments"]
+    departments[0] = {**departments[0], "department_name": "平罗县更正后单位名称"}
+    env = {
+        **os.environ,
+        "BUDGETPERF_HOME": str(tmp_path / "home"),
+        "BUDGETPERF_LANDING": str(landing),
+        "BUDGETPERF_SOURCE": "http",
+        "BUDGETPERF_SOURCE_CONFIG": str(config),
+        "BUDGETPERF_SOURCE_URL": api.url(),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_BETWEEN_RENAMES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == 9, killed.stdout + killed.stderr  # died where intended
+    # the delivery is gone from its place, but whole under the hidden name
+    assert not delivered.exists()
+    assert folder_bytes(landing / ".pull-previous-20211231") == before
+    deliveries, findings = discover(landing)
+    assert deliveries == [] and findings == []  # the loader reads nothing half-replaced
+
+    # the next pull puts it back first thing, even though the source then fails it
+    api.fail[("/departments", 1)] = [503]
+    with pytest.raises(SourceUnavailable):
+        pull_delivery(http_source(api.url(), config), landing, YEAR_END, state_dir=state)
+    assert folder_bytes(delivered) == before
+    assert sorted(p.name for p in landing.iterdir()) == [".pull.lock", "20211231"]
+
+    # and a pull that succeeds replaces it with the correction
+    done = pull_delivery(http_source(api.url(), config), landing, YEAR_END, state_dir=state)
+    assert done.status == "replaced"
+    assert "平罗县更正后单位名称" in (delivered / "departments.csv").read_text(encoding="utf-8")
+    assert sorted(p.name for p in landing.iterdir()) == [".pull.lock", "20211231"]

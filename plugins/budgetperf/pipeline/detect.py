@@ -17,9 +17,10 @@ Which source is used comes from ``BUDGETPERF_SOURCE`` (``sources/config.py``):
   unreachable or not ready is poked again later; a source that refuses or is
   misconfigured fails the task at once.
 
-While waiting, every poke logs one line per thing that is missing, so the timeout's alert
-(the failed task's last log lines, mailed by ``alert_data_engineers``) names exactly what
-never arrived.
+While waiting, every poke logs one line per thing that is missing, then one line naming
+each missing or incomplete entity file (``20210930/budget_execution.csv 缺失 (missing)``),
+so the timeout's alert (the sensor's ``waiting_for`` message and its last log lines, mailed
+by the ``alert_data_engineers`` task) names exactly what never arrived.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 MANIFEST = "_manifest.json"
 _MANIFEST_LIMIT = 1 << 20
+MISSING = "缺失 (missing)"  # a file listed or required, not there
+INCOMPLETE = "不完整 (incomplete)"  # there, but not (yet) what the manifest lists
 
 
 def stable_seconds() -> int:
@@ -91,6 +94,16 @@ def _sha256(path: Path) -> str:
 
 
 @dataclass
+class FolderCheck:
+    """Why a folder is not a complete delivery yet (no problems: it is)."""
+
+    problems: list[str] = field(default_factory=list)
+    entities: set[str] = field(default_factory=set)  # entity files present
+    absent: list[str] = field(default_factory=list)  # listed in the manifest, not there
+    unfinished: list[str] = field(default_factory=list)  # there, not yet right or quiet
+
+
+@dataclass
 class DeliveryScan:
     landing: Path
     first_day: dt.date
@@ -99,6 +112,9 @@ class DeliveryScan:
     incomplete: list[tuple[Path, str]] = field(default_factory=list)
     required: tuple[str, ...] = ()
     entities: set[str] = field(default_factory=set)  # held by the complete folders
+    # entity files of the incomplete folders: ("20210930/budget_execution.csv", MISSING)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    pending: set[str] = field(default_factory=set)  # entities the incomplete folders hold
 
     def names(self) -> list[str]:
         return [p.name for p in self.complete]
@@ -113,6 +129,16 @@ class DeliveryScan:
     @property
     def ready(self) -> bool:
         return bool(self.complete) and not self.missing_required()
+
+    def missing_files(self) -> list[str]:
+        """Each entity file still missing or incomplete, named by its path in the landing:
+        files an incomplete folder's manifest lists, and required entities that no folder
+        of the window holds (expected in the checkpoint's folder)."""
+        named = [f"{path} {state}" for path, state in self.files]
+        for entity in self.missing_required():
+            if entity not in self.pending:
+                named.append(f"{self.last_day:%Y%m%d}/{entity}.csv {MISSING}")
+        return named
 
     def waiting_lines(self) -> list[str]:
         """One line per thing missing: the last lines of the sensor's log name them."""
@@ -133,55 +159,62 @@ class DeliveryScan:
                 f"missing: no delivery folder dated {self.window}; expected e.g. "
                 f"{self.landing / f'{self.last_day:%Y%m%d}'}/ with {wanted} and {MANIFEST}"
             )
+        files = self.missing_files()
+        if files:
+            lines.append(f"missing files: {'; '.join(files)}")
         return lines
 
     def waiting_message(self) -> str:
         return "; ".join(self.waiting_lines())
 
 
-def _folder_problems(folder: Path, now: float, stable: int) -> tuple[list[str], set[str]]:
-    """Why ``folder`` is not a complete delivery yet (empty: it is), and its entities."""
+def _folder_problems(folder: Path, now: float, stable: int) -> FolderCheck:
+    """Why ``folder`` is not a complete delivery yet (no problems: it is), its entities,
+    and the files that are missing or not yet right."""
     files = [
         f
         for f in folder.iterdir()
         if not f.name.startswith(".") and f.is_file() and not f.is_symlink()
     ]
-    entities = {e for e in map(_entity_of, (f.name for f in files)) if e}
+    check = FolderCheck(entities={e for e in map(_entity_of, (f.name for f in files)) if e})
     if not files:
-        return ["the folder is empty"], entities
+        check.problems.append("the folder is empty")
+        return check
     quiet_for = now - max(f.stat().st_mtime for f in files)
     quiet = quiet_for >= stable
     manifest = folder / MANIFEST
     if not manifest.is_file():
         if quiet:
-            return [], entities
+            return check
         fresh = sorted(f.name for f in files if now - f.stat().st_mtime < stable)
-        return [
+        check.problems.append(
             f"no {MANIFEST}, and {', '.join(fresh)} changed {quiet_for:.0f} s ago "
             f"(waiting for {stable} s without change, in case a copy is in progress)"
-        ], entities
+        )
+        check.unfinished += [name for name in fresh if _entity_of(name)]
+        return check
     try:
         with manifest.open("rb") as fh:
             listed = parse_manifest(fh.read(_MANIFEST_LIMIT))
     except (ManifestError, OSError) as exc:
-        if quiet:
-            return [], entities  # the loader rejects the delivery with the reason
-        return [f"{MANIFEST} cannot be read yet ({exc})"], entities
-    missing = [name for name in sorted(listed) if not (folder / name).is_file()]
-    if missing:
-        return [f"{name} is listed in {MANIFEST} but not there" for name in missing], entities
+        if not quiet:  # once quiet, the loader rejects the delivery with the reason
+            check.problems.append(f"{MANIFEST} cannot be read yet ({exc})")
+        return check
+    check.absent = [name for name in sorted(listed) if not (folder / name).is_file()]
+    if check.absent:
+        check.problems += [f"{name} is listed in {MANIFEST} but not there" for name in check.absent]
+        return check
     if not quiet:
-        differing = [
+        check.unfinished = [
             name
             for name, entry in sorted(listed.items())
             if entry.sha256 is not None and _sha256(folder / name) != entry.sha256
         ]
-        if differing:
-            return [
-                f"{name} does not match its sha256 in {MANIFEST} yet (still being copied?)"
-                for name in differing
-            ], entities
-    return [], entities
+        check.problems += [
+            f"{name} does not match its sha256 in {MANIFEST} yet (still being copied?)"
+            for name in check.unfinished
+        ]
+    return check
 
 
 def find_complete_deliveries(
@@ -204,12 +237,16 @@ def find_complete_deliveries(
         if entry.is_symlink() or not entry.is_dir():
             scan.incomplete.append((entry, "not a plain folder (the loader does not read it)"))
             continue
-        problems, entities = _folder_problems(entry, moment, stable)
-        if problems:
-            scan.incomplete.append((entry, "; ".join(problems)))
+        check = _folder_problems(entry, moment, stable)
+        if check.problems:
+            scan.incomplete.append((entry, "; ".join(check.problems)))
+            scan.files += [(f"{entry.name}/{name}", MISSING) for name in check.absent]
+            scan.files += [(f"{entry.name}/{name}", INCOMPLETE) for name in check.unfinished]
+            listed = {e for e in map(_entity_of, check.absent) if e}
+            scan.pending |= check.entities | listed
         else:
             scan.complete.append(entry)
-            scan.entities |= entities
+            scan.entities |= check.entities
     return scan
 
 

@@ -6,6 +6,13 @@ to them, and being on the same file system, one ``rename`` makes it the delivery
 that fails removes its folder; one that is killed leaves it hidden, and the next pull
 (holding the landing's pull lock, so no other pull is running) removes it.
 
+Replacing a delivery takes two renames (POSIX has no atomic swap of two folders on every
+file system; a landing is often a mounted share): the old folder goes to
+``.pull-previous-<YYYYMMDD>``, then the new one takes its name. A pull killed between the
+two leaves no ``<YYYYMMDD>`` folder, but keeps the old one whole under that name, and the
+next pull, first thing under the lock, puts it back (or removes it when the new one did
+make it into place).
+
 CSV files are UTF-8 without BOM, English headers, ``\\n`` line ends, minimal quoting:
 one spelling for one content. ``_manifest.json`` lists each file's rows, sha256 and
 money total, computed as the loader recomputes them (``ingest.values.money_or_none``).
@@ -38,6 +45,7 @@ from budgetperf.sources.errors import SourceBusy
 log = logging.getLogger("budgetperf.sources")
 
 TEMP_PREFIX = ".pull-"
+PREVIOUS_PREFIX = TEMP_PREFIX + "previous-"  # a delivery being replaced: see publish
 LOCK_NAME = ".pull.lock"
 _FLUSH_ROWS = 4096
 
@@ -85,13 +93,40 @@ def landing_lock(landing: Path, source: str) -> Iterator[None]:
                     source, f"another pull is writing into {landing} right now; try again"
                 ) from None
             raise
+        restore_replaced(landing)
         for leftover in landing.glob(TEMP_PREFIX + "*"):
             # we hold the lock: no live pull owns these; they are what a killed one left
             log.info("budgetperf: removing %s, left by an interrupted pull", leftover.name)
-            shutil.rmtree(leftover, ignore_errors=True)
+            _remove(leftover)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def restore_replaced(landing: Path) -> list[str]:
+    """Put back the deliveries a pull killed while replacing them had moved aside (its new
+    folder never took their place); call with the landing's pull lock held. Returns the
+    names restored."""
+    restored = []
+    for previous in sorted(landing.glob(PREVIOUS_PREFIX + "*")):
+        target = landing / previous.name.removeprefix(PREVIOUS_PREFIX)
+        if target.exists() or target.is_symlink():
+            continue  # the replacement is in place: the old one is removed as a leftover
+        log.warning(
+            "budgetperf: restoring delivery %s: a pull replacing it was interrupted", target.name
+        )
+        os.rename(previous, target)
+        restored.append(target.name)
+    if restored:
+        _fsync_dir(landing)
+    return restored
 
 
 class DeliveryFolder:
@@ -180,16 +215,16 @@ class DeliveryFolder:
             if self._same_as_target(manifest):
                 self.discard()
                 return "unchanged"
-            # Two renames: the folder is briefly absent, never partial. The old one goes
-            # to a hidden name first so a crash in between leaves nothing half-replaced.
-            previous = self.landing / f"{TEMP_PREFIX}replaced-{self.temp.name}"
+            # Two renames: the folder is briefly absent, never partial. The old one waits
+            # under a hidden name the next pull recognises: if this process dies before
+            # the second rename, that pull restores it (restore_replaced).
+            previous = self.landing / f"{PREVIOUS_PREFIX}{self.name}"
+            _remove(previous)  # none under the lock; at worst a stale one
             os.rename(self.target, previous)
+            _fsync_dir(self.landing)
             os.rename(self.temp, self.target)
             _fsync_dir(self.landing)
-            if previous.is_dir() and not previous.is_symlink():
-                shutil.rmtree(previous, ignore_errors=True)
-            else:
-                previous.unlink(missing_ok=True)
+            _remove(previous)
             return "replaced"
         os.rename(self.temp, self.target)
         _fsync_dir(self.landing)
