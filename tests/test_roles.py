@@ -41,6 +41,14 @@ def test_an_analyst_reads_marts_and_nothing_else(warehouse_url: str) -> None:
         "select * from ops.loads",
         "select * from ops.notices",
         "select * from staging.anything",
+        # no writes anywhere: not into the raw deliveries, the ledgers, nor the marts
+        "insert into raw.projects (load_id, line_no) values (1, 1)",
+        "insert into raw.departments (load_id, line_no, department_code, department_name,"
+        " kind) values (1, 1, 'x', 'x', 'department')",
+        "insert into ops.loads (entity) values ('projects')",
+        "insert into ops.notices (kind, subject, content_hash) values ('summary', 's', 'h')",
+        "insert into ops.run_summaries (run_id, checkpoint_date, status)"
+        " values ('r', '2021-06-30', 'success')",
         "insert into marts.example values (2)",
         "update marts.example set x = 3",
         "delete from marts.example",

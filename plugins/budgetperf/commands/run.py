@@ -69,7 +69,9 @@ def settings_with_landing(landing: Path | None) -> Settings:
 
 def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = False) -> int:
     """Run the DAG for one checkpoint; stream progress; return the exit code."""
-    from budgetperf.timetable import configured_timetable  # imports Airflow: only when needed
+    # both import Airflow: only when needed
+    from budgetperf.pipeline.runs import run_log_path
+    from budgetperf.timetable import configured_timetable
 
     timetable = configured_timetable()
     if not timetable.is_point(checkpoint):
@@ -84,9 +86,8 @@ def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = Fal
     env.setdefault("BUDGETPERF_DELIVERY_STABLE_SECONDS", "0")
     env.setdefault("BUDGETPERF_DELIVERY_POKE_SECONDS", "30")
     logical = timetable.logical_date_for(checkpoint)
-    log_dir = settings.home / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"run-{checkpoint.isoformat()}.log"
+    log_path = run_log_path(settings.home, checkpoint)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [airflow_executable(), "dags", "test", DAG_ID, logical]
     started = time.monotonic()
     if not quiet:
@@ -98,6 +99,8 @@ def run_checkpoint(settings: Settings, checkpoint: dt.date, *, quiet: bool = Fal
         assert process.stdout is not None
         for line in process.stdout:
             log.write(line)
+            # a task of this very run reads it: the alert quotes the failed task's lines
+            log.flush()
             if not quiet:
                 _report_progress(line, started)
         code = process.wait()

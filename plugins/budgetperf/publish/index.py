@@ -4,7 +4,10 @@ the run summary), with relative links so the folder can be copied or zipped whol
 
 Every publish step rewrites it when it finishes, under a file lock, from what exists on
 disk and in the ledger at that moment, so the page is complete whichever step ends last,
-even when the steps run in parallel.
+even when the steps run in parallel. The run's ``finish`` task rewrites it once more after
+writing ``run_summary.json``; for a run that failed (a gate blocked publication, a stage
+crashed) that page says so, in Chinese and English, and links what explains why: the
+quality reports, Data Docs and the run summary, and only what this run did publish.
 """
 
 from __future__ import annotations
@@ -30,6 +33,25 @@ class Link:
     href: str
     text: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a failed run ended, for its index page: the failed tasks, the publish tasks
+    that succeeded all the same (their sections are kept) and the gates that ran (their
+    quality reports are this run's)."""
+
+    failed_tasks: tuple[str, ...]
+    published: tuple[str, ...] = ()
+    checked: tuple[str, ...] = ()  # "raw", "marts"
+
+
+QUALITY_REPORTS = (
+    ("quality_raw.html", "装载数据质量检查（原始数据闸门）/ Raw data quality gate report"),
+    ("quality_marts.html", "数据集市质量检查（集市闸门）/ Marts quality gate report"),
+)
+DATA_DOCS_TEXT = "数据质量检查结果（Great Expectations Data Docs）/ Data quality results"
+RUN_SUMMARY_TEXT = "运行摘要 / Run summary (run_summary.json)"
 
 
 def _href(target: Path, base: Path) -> str:
@@ -124,11 +146,53 @@ def _stem(department_code: str) -> str:
     return _safe_name(department_code)
 
 
-def write_index(rc: RunContext) -> Path:
-    """Write (or rewrite) ``index.html`` in the run's output folder."""
+def _status_section(base: Path, outcome: RunOutcome) -> tuple[str, list[Link]]:
+    if outcome.published:
+        title = (
+            "本次运行失败，只发布了下列内容 / This run failed: only what is listed below "
+            "was published"
+        )
+    else:
+        title = "本次运行失败，未发布任何内容 / This run failed: nothing was published"
+    if not (base / "run_summary.json").is_file():
+        return title, []
+    failed = ", ".join(outcome.failed_tasks) or "-"
+    return title, [
+        Link("run_summary.json", RUN_SUMMARY_TEXT, f"失败的任务 / failed tasks: {failed}")
+    ]
+
+
+def write_index(rc: RunContext, outcome: RunOutcome | None = None) -> Path:
+    """Write (or rewrite) ``index.html`` in the run's output folder; ``outcome`` when the
+    run failed (see the module's docstring)."""
     base = Path(rc.output_dir)
     with _locked(base):
-        sections: list[tuple[str, list[Link]]] = []
+        sections = _sections(rc, base, outcome)
+        values: dict[str, Any] = {
+            "config": publish_config(),
+            "checkpoint": rc.checkpoint,
+            "run_id": rc.run_id,
+            "sections": sections,
+            "generated": dt.datetime.now(BUREAU_TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+        }
+        from budgetperf.publish.notices import templates
+
+        html = templates.get_template("index.html").render(values)
+        return tabular.write_atomic(base / "index.html", html.encode("utf-8"))
+
+
+def _sections(
+    rc: RunContext, base: Path, outcome: RunOutcome | None
+) -> list[tuple[str, list[Link]]]:
+    # a failed run lists only what it published itself: files left by an earlier run
+    # (last quarter's disclosure, an earlier report of this checkpoint) are not its news
+    def wanted(task_id: str) -> bool:
+        return outcome is None or task_id in outcome.published
+
+    sections: list[tuple[str, list[Link]]] = []
+    if outcome is not None:
+        sections.append(_status_section(base, outcome))
+    if wanted("publish_reports"):
         reports = [
             Link(_href(base / name, base), text)
             for name, text in (
@@ -138,9 +202,11 @@ def write_index(rc: RunContext) -> Path:
             if (base / name).exists()
         ]
         sections.append(("报告", reports))
+    if wanted("publish_notices"):
         sections.append(("监控通报", _notice_links(rc, base)))
-        feed_folder = Path(rc.settings.outputs) / str(rc.fiscal_year + 1)
-        budget_year = rc.fiscal_year + 1
+    budget_year = rc.fiscal_year + 1
+    if wanted("publish_proposal_feed"):
+        feed_folder = Path(rc.settings.outputs) / str(budget_year)
         sections.append(
             (
                 f"{budget_year}年预算安排建议（评价结果应用）",
@@ -155,8 +221,9 @@ def write_index(rc: RunContext) -> Path:
                 ),
             )
         )
-        disclosure = Path(rc.settings.outputs) / str(rc.fiscal_year) / "disclosure"
-        year = rc.fiscal_year
+    year = rc.fiscal_year
+    if wanted("publish_disclosure"):
+        disclosure = Path(rc.settings.outputs) / str(year) / "disclosure"
         sections.append(
             (
                 f"{year}年度信息公开（供政府网站发布）",
@@ -174,32 +241,24 @@ def write_index(rc: RunContext) -> Path:
                 ),
             )
         )
-        quality = [
-            Link(_href(base / name, base), text)
-            for name, text in (
-                ("quality_raw.html", "装载数据质量检查（原始数据闸门）"),
-                ("quality_marts.html", "数据集市质量检查（集市闸门）"),
-            )
-            if (base / name).exists()
-        ]
+    quality = [
+        Link(_href(base / name, base), text)
+        for name, text in QUALITY_REPORTS
+        if (base / name).exists()
+        and (
+            outcome is None
+            or name.removeprefix("quality_").removesuffix(".html") in outcome.checked
+        )
+    ]
+    other = []
+    docs = data_docs_index(rc.settings.expectations_dir)
+    if docs is not None:
+        other.append(Link(_href(docs, base), DATA_DOCS_TEXT))
+    if outcome is None:
         sections.append(("数据质量", quality))
-        other = []
-        docs = data_docs_index(rc.settings.expectations_dir)
-        if docs is not None:
-            other.append(
-                Link(_href(docs, base), "数据质量检查结果（Great Expectations Data Docs）")
-            )
         if (base / "run_summary.json").exists():
-            other.append(Link("run_summary.json", "运行摘要（run_summary.json）"))
+            other.append(Link("run_summary.json", RUN_SUMMARY_TEXT))
         sections.append(("其他", other))
-        values: dict[str, Any] = {
-            "config": publish_config(),
-            "checkpoint": rc.checkpoint,
-            "run_id": rc.run_id,
-            "sections": sections,
-            "generated": dt.datetime.now(BUREAU_TIMEZONE).strftime("%Y-%m-%d %H:%M"),
-        }
-        from budgetperf.publish.notices import templates
-
-        html = templates.get_template("index.html").render(values)
-        return tabular.write_atomic(base / "index.html", html.encode("utf-8"))
+    else:  # what explains the failure; the summary is in the status section already
+        sections.append(("数据质量 / Data quality", quality + other))
+    return sections
