@@ -9,7 +9,10 @@ restarted in the middle, and must give the same marts."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -32,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_demo_year")]
 
 POINTS = ("2021-06-30", "2021-09-30", "2021-11-30", "2021-12-31")
 PROJECT = Path(__file__).resolve().parents[2]
+PROPOSAL_FEED_URI = "budgetperf://outputs/budget_proposal_feed"  # dags/budget_monitoring.py
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +206,100 @@ def test_the_year_produced_reports_and_the_2022_feed(demo_year) -> None:
     for point in POINTS:
         assert (home / "outputs" / "runs" / point / "run_summary.json").is_file()
         assert (home / "outputs" / "runs" / point / "index.html").is_file()
+
+
+def _run_summary(home: Path, point: str) -> dict:
+    """What `finish` left for the (last) run of a point: its run id, states, stages."""
+    path = home / "outputs" / "runs" / point / "run_summary.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_run_with_only_warnings_publishes_and_reports_them(demo_year) -> None:
+    """The demo year's year-end holds an overspent project (MART-BND-04, a warning): the
+    run publishes all the same, its warnings are in ops.dq_results, and the monitoring
+    report of that checkpoint shows each of them."""
+    home, url, _, _ = demo_year
+    warned = []
+    for point in POINTS:
+        summary = _run_summary(home, point)
+        with psycopg.connect(url) as conn:
+            verdicts = conn.execute(
+                "select rule_id, severity, success, observed, details from ops.dq_results "
+                "where run_id = %s and checkpoint_date = %s",
+                (summary["run_id"], dt.date.fromisoformat(point)),
+            ).fetchall()
+        notices = _scalar(
+            url,
+            "select count(*) from ops.notices where kind in ('department', 'summary') "
+            "and checkpoint_date = %s",
+            dt.date.fromisoformat(point),
+        )
+        assert verdicts, f"{point}: no verdict of run {summary['run_id']} in ops.dq_results"
+        assert [v[0] for v in verdicts if v[1] == "fatal" and not v[2]] == [], point
+        warnings = {v[0]: v for v in verdicts if v[1] == "warning" and not v[2]}
+        page = (home / "outputs" / "runs" / point / "monitoring_report.html").read_text(
+            encoding="utf-8"
+        )
+        if not warnings:
+            assert "本检查点最近一次质量检查没有警告" in page, point
+            continue
+        warned.append(point)
+        # published although warned: the publishers ran, the reports carry the warnings
+        assert summary["status"] == "success", summary
+        states = summary["task_states"]
+        assert states["publish_reports"] == "success", states
+        if point == "2021-12-31":
+            assert states["publish_proposal_feed"] == "success", states
+        else:
+            assert states["publish_notices"] == "success" and notices > 0, (states, notices)
+        table = page[page.index('id="dq-warnings"') :]
+        table = table[: table.index("</table>")]
+        assert table.count("<tr>") == len(warnings) + 1, table  # the header and one each
+        for rule_id, (_, _, _, observed, _) in warnings.items():
+            assert f">{rule_id}<" in table and html.escape(observed) in table, rule_id
+        if point == "2021-12-31":
+            with psycopg.connect(url) as conn:
+                overspent = {
+                    row[0]
+                    for row in conn.execute(
+                        "select project_code from marts.fct_project_progress "
+                        "where checkpoint_date = %s and execution_rate > 1",
+                        (dt.date(2021, 12, 31),),
+                    )
+                }
+            assert overspent, "the demo year has no overspent project at the year-end"
+            sample = {row["project_code"] for row in warnings["MART-BND-04"][4]["sample"]}
+            assert sample and sample <= overspent and len(sample) == min(len(overspent), 5)
+    assert "2021-12-31" in warned, warned
+
+
+def test_the_year_end_feed_is_an_airflow_asset_event_naming_its_files(demo_year) -> None:
+    """Downstream DAGs scheduled on the proposal feed's Asset learn what was written: one
+    event, from the year-end run's publish_proposal_feed, whose extra lists the files."""
+    home, url, _, _ = demo_year
+    run_id = _run_summary(home, "2021-12-31")["run_id"]
+    with sqlite3.connect(home / "airflow" / "airflow.db") as meta:
+        events = meta.execute(
+            "select e.extra, e.source_dag_id, e.source_task_id, e.source_run_id "
+            "from asset_event as e join asset as a on a.id = e.asset_id where a.uri = ?",
+            (PROPOSAL_FEED_URI,),
+        ).fetchall()
+    assert len(events) == 1, events
+    extra, dag_id, task_id, source_run_id = events[0]
+    assert (dag_id, task_id, source_run_id) == (
+        "budget_monitoring",
+        "publish_proposal_feed",
+        run_id,
+    )
+    extra = json.loads(extra)
+    files = {Path(f).resolve() for f in extra["files"]}
+    feed = (home / "outputs" / "2022").resolve()
+    assert {feed / "budget_proposals_2022.csv", feed / "budget_proposals_2022.xlsx"} <= files
+    assert all(f.is_file() for f in files), files
+    assert extra["budget_year"] == 2022
+    assert extra["rows"] == _scalar(
+        url, "select count(*) from marts.fct_budget_proposal where budget_year = 2022"
+    )
 
 
 def test_an_smtp_outage_loses_and_doubles_no_notice(demo_year) -> None:

@@ -83,7 +83,7 @@ def run_gate_task(home: Path, url: str, gate: str, checkpoint: dt.date, run_id: 
 
     Returns the task's return value, or the AirflowFailException it raised.
     """
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from budgetperf.pipeline import tasks
 

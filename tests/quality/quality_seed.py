@@ -413,6 +413,64 @@ def inject_raw_faults(url: str) -> None:
         ])  # fmt: skip
 
 
+# What identifies each fatal rule's own fault in its failure: a row of the rule's sample
+# (column: value, as ops.dq_results.details.sample stores it) and how many rows the rule
+# objects to in all. With every fault in one database, a broken rule could otherwise
+# "fail" on another rule's row; a count above 1 names the other injected rows the rule
+# rightly objects to as well. For a native GX expectation the injected value must also be
+# among the values GX itself reports (the observed value), since its sample rows come from
+# the catalogue's SQL, not from GX.
+FAULT_SIGNATURES: dict[str, tuple[dict[str, Any], int]] = {
+    "RAW-KEY-01": ({"department_code": "003", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-02": ({"fiscal_year": 2021, "project_code": "P005", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-03": ({"project_code": "P002", "indicator_code": "I01", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-04": ({"project_code": "P001", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-05": ({"record_id": "R0001", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-06": (
+        {"project_code": "P002", "indicator_code": "I01", "as_of": "2021-12-31",
+         "rows_sharing_the_key": 2},
+        1,
+    ),
+    "RAW-KEY-07": ({"subject_code": "P002", "evaluator": "finance", "rows_sharing_the_key": 2}, 1),
+    "RAW-KEY-08": ({"project_code": "Q003", "rows_sharing_the_key": 2}, 1),
+    "RAW-REQ-01": ({"department_code": "004", "department_name": " "}, 1),
+    "RAW-REQ-02": ({"project_code": "P006", "project_name": ""}, 1),
+    "RAW-REQ-03": ({"project_code": "P004", "indicator_code": "I02", "target_value": None}, 1),
+    "RAW-REQ-04": ({"project_code": " ", "conclusion": "support"}, 1),
+    "RAW-REQ-05": ({"record_id": "", "payment_date": "2021-07-01"}, 1),
+    "RAW-REQ-06": ({"project_code": "P001", "indicator_code": ""}, 1),
+    "RAW-REQ-07": ({"subject_code": "", "evaluator": "self"}, 1),
+    "RAW-REQ-08": ({"project_code": "Q007", "department_code": ""}, 1),
+    "RAW-REF-01": ({"department_code": "005", "kind": "bureau"}, 1),
+    "RAW-REF-02": ({"project_code": "P007", "budget_type": "special"}, 1),
+    "RAW-REF-03": ({"project_code": "P008", "fund_source": "city"}, 1),
+    "RAW-REF-04": ({"project_code": "P009", "category": "military"}, 1),
+    "RAW-REF-05": ({"indicator_code": "I03", "level1": "impact"}, 1),
+    "RAW-REF-06": ({"indicator_code": "I04", "level2": "speed"}, 1),
+    "RAW-REF-07": ({"indicator_code": "I05", "comparator": ">"}, 1),
+    "RAW-REF-08": ({"project_code": "P005", "conclusion": "maybe"}, 1),
+    "RAW-REF-09": ({"subject_code": "P001", "subject_type": "program"}, 1),
+    "RAW-REF-10": ({"subject_code": "P004", "evaluator": "auditor"}, 1),
+    "RAW-REF-11": ({"subject_code": "P005", "grade": "A"}, 1),
+    "RAW-RNG-01": ({"record_id": "R1001", "payment_date": "2022-01-05"}, 1),
+    "RAW-RNG-02": ({"record_id": "R1002", "amount_yuan": "0.00"}, 1),
+    "RAW-RNG-03": ({"project_code": "P010", "budget_amount_yuan": "-5.00"}, 1),
+    "RAW-RNG-04": ({"project_code": "Q004", "requested_yuan": "-100.00"}, 1),
+    "RAW-RNG-05": ({"subject_type": "department", "subject_code": "003", "score": "105"}, 1),
+    "RAW-RNG-06": ({"project_code": "P002", "necessity": "25"}, 1),
+    "RAW-RNG-07": ({"project_code": "P001", "indicator_code": "I02", "as_of": "2021-11-30"}, 1),
+    "RAW-REF-INT-01": ({"record_id": "R1003", "project_code": "P999"}, 1),
+    "RAW-REF-INT-02": ({"project_code": "P011", "department_code": "999"}, 1),
+    "RAW-REF-INT-03": ({"project_code": "P999", "indicator_code": "I01"}, 1),
+    # and RAW-REQ-06's blank indicator code, which no target declares either
+    "RAW-REF-INT-04": ({"project_code": "P002", "indicator_code": "I09"}, 2),
+    # and RAW-REQ-08's request with a blank department code
+    "RAW-REF-INT-05": ({"project_code": "Q005", "department_code": "999"}, 2),
+    "RAW-REF-INT-06": ({"project_code": "Q006", "prior_project_code": "P998"}, 1),
+    # and RAW-REQ-07's evaluation of a blank project code
+    "RAW-REF-INT-07": ({"subject_type": "project", "subject_code": "P997"}, 2),
+}  # fmt: skip
+
 RAW_FAULT_RULES = (
     "RAW-KEY-01", "RAW-KEY-02", "RAW-KEY-03", "RAW-KEY-04", "RAW-KEY-05", "RAW-KEY-06",
     "RAW-KEY-07", "RAW-KEY-08",
@@ -467,6 +525,15 @@ def inject_reject_problems(url: str) -> None:
 
 
 REJECT_RULES = ("RAW-REJ-01", "RAW-REJ-02", "RAW-MAN-01")
+FAULT_SIGNATURES.update({
+    "RAW-REJ-01": (
+        {"entity": "budget_execution", "file_path": "20211231/budget_execution.csv",
+         "rows_rejected": 1},
+        1,
+    ),
+    "RAW-REJ-02": ({"entity": "evaluations", "file_path": "20211231/evaluations.csv"}, 1),
+    "RAW-MAN-01": ({"entity": "budget_requests", "file_path": "20211231/budget_requests.csv"}, 1),
+})  # fmt: skip
 
 
 def tamper_marts(url: str) -> None:
@@ -511,8 +578,8 @@ def tamper_marts(url: str) -> None:
         "update marts.fct_budget_proposal set proposed_yuan = requested_yuan + 1"
         " where project_code = 'Q001'",
         # MART-COV-01: a coverage rate above 1
-        "update marts.rpt_coverage set rate = 1.5"
-        " where metric = 'target_declared' and fund_source = 'all' and budget_type = 'all'",
+        "update marts.rpt_coverage set rate = 1.5 where fiscal_year = 2021"
+        " and metric = 'target_declared' and fund_source = 'all' and budget_type = 'all'",
     ]
     with psycopg.connect(url) as conn:
         for statement in statements:
@@ -527,6 +594,44 @@ MARTS_FAULT_RULES = (
     "MART-PRP-01", "MART-COV-01",
     "MART-ROW-01",
 )  # fmt: skip
+FAULT_SIGNATURES.update({
+    "MART-REC-01": (
+        {"project_code": "P001", "spent_yuan": "80001.00", "raw_spent_yuan": "80000.00"}, 1
+    ),
+    "MART-REC-02": (
+        {"project_code": "P002", "budget_amount_yuan": "200001.00",
+         "raw_budget_yuan": "200000.00"},
+        1,
+    ),
+    "MART-REC-03": (
+        {"department_code": "002", "spent_yuan": "45005.00", "raw_spent_yuan": "45000.00"}, 1
+    ),
+    "MART-REC-04": (
+        {"department_code": "003", "budget_amount_yuan": "80007.00",
+         "raw_budget_yuan": "80000.00"},
+        1,
+    ),
+    "MART-CMP-01": (
+        {"problem": "missing", "checkpoint_date": "2021-12-31", "project_code": "P004"}, 1
+    ),
+    "MART-CMP-02": ({"project_code": "P005", "indicator_code": "I02"}, 1),
+    "MART-BND-01": ({"project_code": "P005"}, 1),
+    "MART-BND-02": ({"department_code": "001"}, 1),
+    "MART-BND-03": ({"project_code": "P001", "indicator_code": "I01"}, 1),
+    "MART-GRD-01": (
+        {"subject_type": "project", "subject_code": "P002", "imported_grade": "poor"}, 1
+    ),
+    "MART-GRD-02": ({"project_code": "P001", "grade": "poor"}, 1),
+    "MART-GRD-03": ({"department_code": "002", "grade": "excellent"}, 1),
+    "MART-PRP-01": ({"project_code": "Q001"}, 1),
+    "MART-COV-01": (
+        {"fiscal_year": 2021, "metric": "target_declared", "fund_source": "all",
+         "budget_type": "all", "rate": "1.5"},
+        1,
+    ),
+    # and marts.fct_indicator_progress, which lost MART-CMP-02's row (1 of 6)
+    "MART-ROW-01": ({"relation": "marts.fct_project_progress"}, 2),
+})  # fmt: skip
 
 
 NEXT_JUNE = dt.date(2022, 6, 30)

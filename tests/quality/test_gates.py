@@ -4,8 +4,10 @@ One module-scoped world (see quality_seed.py) is seeded by SQL, built with dbt o
 checked at both of its checkpoints; copies of it receive one fault per fatal rule (the
 loader would refuse most of these rows, hence SQL) and run each gate once, through the
 DAG's own task body, so "publication is blocked" means what the DAG sees: the gate task
-raises AirflowFailException (the publish tasks downstream then never run) after the
-alert went through the notice channel.
+raises AirflowFailException (the publish tasks downstream then never run: a real DAG run
+shows it in test_blocked_run.py) after the alert went through the notice channel. Every
+fatal rule must fail on the very row injected for it (quality_seed.FAULT_SIGNATURES), not
+merely on some row of the shared faulty database.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from conftest import (
     settings_for,
 )
 from quality_seed import (
+    FAULT_SIGNATURES,
     JUNE,
     MARTS_FAULT_RULES,
     NEXT_JUNE,
@@ -44,7 +47,7 @@ from quality_seed import (
 )
 
 from budgetperf.quality.catalogue import catalogue_path, load_catalogue
-from budgetperf.quality.gates import GateOutcome, run_gate
+from budgetperf.quality.gates import SAMPLE_ROWS, GateOutcome, run_gate
 from budgetperf.warehouse.migrate import migrate
 
 pytestmark = pytest.mark.xdist_group("quality-gates")
@@ -52,6 +55,7 @@ pytestmark = pytest.mark.xdist_group("quality-gates")
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 RULES = load_catalogue(catalogue_path(PROJECT_DIR / "expectations"))
 FATAL = {r.id for r in RULES if r.is_fatal}
+BY_ID = {r.id: r for r in RULES}
 REMOTE_ASSET = re.compile(
     r"""(<script[^>]*\bsrc=["']https?:|<link[^>]*\bhref=["']https?:|<img[^>]*\bsrc=["']https?:"""
     r"""|url\(\s*["']?https?:|@import\s+["']?https?:)""",
@@ -206,22 +210,42 @@ def test_native_rule_on_an_empty_batch_passes_with_zero_rows(clean: Any) -> None
 # -- each fatal rule has a case that fails it ------------------------------------------------
 
 
+def _assert_failed_on_its_own_fault(url: str, stored: tuple[Any, ...], rule_id: str) -> None:
+    """The rule failed, on the data, because of the very row injected for it.
+
+    All faults of a gate share one database, so "the sample is not empty" would let a
+    broken rule pass on another rule's row: its sample must hold the injected row, the
+    number of offending rows must be exactly the injected ones (FAULT_SIGNATURES), and the
+    SQL the alert gives must list the same rows.
+    """
+    _, severity, success, observed, details, _, _ = stored
+    assert (severity, success) == ("fatal", False)
+    # failed on the data, not on a broken rule
+    assert "无法执行" not in observed and details["error"] is None, observed
+    signature, count = FAULT_SIGNATURES[rule_id]
+    sample = details["sample"]
+    mine = [row for row in sample if all(k in row and row[k] == v for k, v in signature.items())]
+    assert mine, f"{rule_id}: no sample row is its injected fault {signature}: {sample}"
+    assert details["unexpected_count"] == count, (rule_id, observed, sample)
+    assert len(sample) == min(count, SAMPLE_ROWS), sample
+    assert len(rows(url, details["sql"])) == count, details["sql"]
+    rule = BY_ID[rule_id]
+    if rule.expectation_type is not None:
+        # the sample comes from the catalogue's SQL; GX's own verdict names the value too
+        value = mine[0][rule.kwargs["column"]]
+        assert f"{value}×" in observed, (rule_id, value, observed)
+
+
 @pytest.mark.parametrize("rule_id", RAW_FAULT_RULES)
 def test_raw_fault_fails_its_rule(raw_faults: Any, rule_id: str) -> None:
     url, _ = raw_faults
-    stored = _results(url, "faults-raw", "raw")
-    _, severity, success, observed, details, _, _ = stored[rule_id]
-    assert (severity, success) == ("fatal", False)
-    assert "无法执行" not in observed, observed  # failed on the data, not on a broken rule
-    assert details["sample"], f"{rule_id} has no sample rows"
+    _assert_failed_on_its_own_fault(url, _results(url, "faults-raw", "raw")[rule_id], rule_id)
 
 
 @pytest.mark.parametrize("rule_id", REJECT_RULES)
 def test_rejected_data_fails_its_rule(raw_faults: Any, rule_id: str) -> None:
     url, _ = raw_faults
-    _, severity, success, observed, details, _, _ = _results(url, "faults-raw", "raw")[rule_id]
-    assert (severity, success) == ("fatal", False)
-    assert details["sample"], observed
+    _assert_failed_on_its_own_fault(url, _results(url, "faults-raw", "raw")[rule_id], rule_id)
 
 
 def test_rejected_rows_sample_says_how_to_look_and_accept(raw_faults: Any) -> None:
@@ -234,41 +258,48 @@ def test_rejected_rows_sample_says_how_to_look_and_accept(raw_faults: Any) -> No
 @pytest.mark.parametrize("rule_id", MARTS_FAULT_RULES)
 def test_marts_fault_fails_its_rule(marts_faults: Any, rule_id: str) -> None:
     url, _ = marts_faults
-    _, severity, success, observed, details, _, _ = _results(url, "faults-marts", "marts")[rule_id]
-    assert (severity, success) == ("fatal", False)
-    assert "无法执行" not in observed, observed
-    assert details["sample"]
+    stored = _results(url, "faults-marts", "marts")[rule_id]
+    _assert_failed_on_its_own_fault(url, stored, rule_id)
 
 
-def test_nothing_delivered_fails_completeness_and_gx_prints_nothing(
+def test_nothing_delivered_fails_completeness_alerts_and_gx_prints_nothing(
     empty: str, home: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    outcome = run_gate(
-        "raw",
-        warehouse_url=as_quality(empty),
-        checkpoint=JUNE,
-        run_id="empty",
-        settings=settings_for(home),
-    )
-    failed = {r.rule.id for r in outcome.results if not r.success}
-    # every other rule has nothing to object to on empty data
-    assert failed == {"RAW-CMP-01"}
-    sample = next(r for r in outcome.results if r.rule.id == "RAW-CMP-01").sample
-    assert {row["entity"] for row in sample} == {"departments", "projects"}
+    from airflow.sdk.exceptions import AirflowFailException
+
+    capfd.readouterr()
+    # through the DAG's gate task, so RAW-CMP-01 also reaches the data engineers' alert
+    task_result = run_gate_task(home, empty, "raw", JUNE, "empty")
     # GX's print() calls (about {batch}, progress) and warnings stay out of the task log
     out, err = capfd.readouterr()
     assert out == "" and err == "", out + err
+    assert isinstance(task_result, AirflowFailException)
+    assert "RAW-CMP-01" in str(task_result)
+    stored = _results(empty, "empty", "raw")
+    assert set(stored) == {r.id for r in RULES if r.gate == "raw"}
+    # every other rule has nothing to object to on empty data
+    assert {rule_id for rule_id, row in stored.items() if not row[2]} == {"RAW-CMP-01"}
+    details = stored["RAW-CMP-01"][4]
+    assert {row["entity"] for row in details["sample"]} == {"departments", "projects"}
+    assert details["unexpected_count"] == 2
+    text = _alert_text(empty, "raw", "empty", ["RAW-CMP-01"])
+    assert "departments" in text and "projects" in text  # the sample rows
 
 
 def test_every_fatal_rule_has_a_failing_case() -> None:
     covered = {*RAW_FAULT_RULES, *REJECT_RULES, *MARTS_FAULT_RULES, "RAW-CMP-01"}
     assert covered == FATAL
+    # and each case says which row is its own (RAW-CMP-01: the empty warehouse's test)
+    missing = FATAL - {"RAW-CMP-01"} - set(FAULT_SIGNATURES)
+    assert not missing, f"add the injected row of {missing} to quality_seed.FAULT_SIGNATURES"
+    assert set(FAULT_SIGNATURES) <= FATAL
 
 
 # -- a fatal failure blocks publication and alerts the data engineers -------------------------
 
 
 def _alert(url: str, gate: str, run_id: str) -> email.message.EmailMessage:
+    """The one alert of a gate run, as the outbox holds it."""
     found = rows(
         url,
         "select status, recipient, outbox_path, subject from ops.notices"
@@ -284,11 +315,33 @@ def _alert(url: str, gate: str, run_id: str) -> email.message.EmailMessage:
     return message
 
 
+def _alert_text(url: str, gate: str, run_id: str, expected_rules: list[str]) -> str:
+    """The alert's plain text: it names exactly the failed fatal rules, each with its
+    observed value as ops.dq_results holds it, how to fix it and the SQL to look."""
+    message = _alert(url, gate, run_id)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert text.startswith("数据工程师：")
+    stored = _results(url, run_id, gate)
+    failed = sorted(r for r, row in stored.items() if row[1] == "fatal" and not row[2])
+    assert failed == sorted(expected_rules)
+    for rule_id in expected_rules:
+        assert rule_id in text
+        assert f"观测值：{stored[rule_id][3]}" in text, rule_id
+    for words in ("观测值", "问题数据样例", "处理方法", "查看全部问题行的 SQL", "质量报告"):
+        assert words in text
+    assert f"where run_id = '{run_id}'" in text
+    attachments = [p.get_filename() for p in message.iter_attachments()]
+    assert attachments == [f"quality_{gate}.html"]
+    return text
+
+
 @pytest.mark.parametrize(
     ("fixture", "gate", "run_id", "expected_rules", "sample_value"),
     [
-        ("raw_faults", "raw", "faults-raw", RAW_FAULT_RULES, "P999"),
-        ("marts_faults", "marts", "faults-marts", MARTS_FAULT_RULES, "80001.00"),
+        ("raw_faults", "raw", "faults-raw", [*RAW_FAULT_RULES, *REJECT_RULES], "P999"),
+        ("marts_faults", "marts", "faults-marts", list(MARTS_FAULT_RULES), "80001.00"),
     ],
 )
 def test_fatal_failure_blocks_publication_and_alerts(
@@ -296,33 +349,23 @@ def test_fatal_failure_blocks_publication_and_alerts(
     fixture: str,
     gate: str,
     run_id: str,
-    expected_rules: tuple[str, ...],
+    expected_rules: list[str],
     sample_value: str,
 ) -> None:
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     url, task_result = request.getfixturevalue(fixture)
-    # the gate task failed without retry: Airflow skips the publish tasks downstream
+    # the gate task failed without retry: Airflow skips the publish tasks downstream (a
+    # real DAG run proves it: tests/quality/test_blocked_run.py)
     assert isinstance(task_result, AirflowFailException)
     assert all(rule_id in str(task_result) for rule_id in expected_rules)
-
-    message = _alert(url, gate, run_id)
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    text = body.get_content()
-    assert text.startswith("数据工程师：")
-    for rule_id in expected_rules:
-        assert rule_id in text
-    for words in ("观测值", "问题数据样例", "处理方法", "查看全部问题行的 SQL", "质量报告"):
-        assert words in text
+    text = _alert_text(url, gate, run_id, expected_rules)
     assert sample_value in text  # a value from the sample rows
-    assert f"where run_id = '{run_id}'" in text
-    attachments = [p.get_filename() for p in message.iter_attachments()]
-    assert attachments == [f"quality_{gate}.html"]
 
 
 def test_alert_sql_lists_the_offending_rows(raw_faults: Any) -> None:
-    """The SQL the alert gives is runnable and finds what the gate found."""
+    """The SQL the alert gives is runnable and finds what the gate found (every rule's
+    SQL is run in _assert_failed_on_its_own_fault; here the rows themselves)."""
     url, _ = raw_faults
     details = _results(url, "faults-raw", "raw")["RAW-REF-INT-01"][4]
     found = rows(url, details["sql"])
