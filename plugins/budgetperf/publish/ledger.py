@@ -33,7 +33,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -205,120 +205,134 @@ def record_notice(url: str, notice: Notice) -> RecordResult:
     with a new recipient updates the waiting row (and a ``no_recipient`` row becomes
     deliverable once the department has an address).
     """
+    with connect(url) as conn:
+        return _record(conn, notice)
+
+
+def record_notices(url: str, notices: Iterable[Notice]) -> Iterator[tuple[Notice, RecordResult]]:
+    """``record_notice`` for many notices over one connection, one transaction each, as
+    they come: a checkpoint of thousands of departments is never held in memory whole."""
+    with connect(url, autocommit=True) as conn:
+        for notice in notices:
+            with conn.transaction():
+                result = _record(conn, notice)
+            yield notice, result
+
+
+def _record(conn: Any, notice: Notice) -> RecordResult:
     content_hash = notice.content_hash()
     key = notice.key()
     status = "pending" if notice.recipient else "no_recipient"
-    with connect(url) as conn:
-        # one recorder per key at a time, so "is this a correction?" is decided once
-        conn.execute(
-            "select pg_advisory_xact_lock(hashtext(%s))", ("notice|" + "|".join(map(str, key)),)
-        )
-        latest = conn.execute(
-            f"""
-            select notice_id, content_hash, status, recipient, revision, is_correction
-            from ops.notices where {_KEY_WHERE}
-            order by revision desc limit 1
-            """,  # noqa: S608 - a constant fragment, values are parameters
-            key,
-        ).fetchone()
-        if latest is not None and latest[1] == content_hash:
-            notice_id, _, latest_status, recipient, revision, was_correction = latest
-            if latest_status in ("pending", "failed", "no_recipient", "rejected") and (
-                recipient != notice.recipient
-            ):
-                message = build_message(
-                    notice,
-                    is_correction=bool(was_correction),
-                    content_hash=content_hash,
-                    revision=int(revision),
-                )
-                conn.execute(
-                    """
-                    update ops.notices
-                    set recipient = %s, status = %s, message = %s, message_id = %s,
-                        subject = %s, last_error = null
-                    where notice_id = %s
-                    """,
-                    (
-                        notice.recipient,
-                        status,
-                        bytes(message),
-                        str(message["Message-ID"]),
-                        str(message["Subject"]),
-                        notice_id,
-                    ),
-                )
-                latest_status = status
-            return RecordResult(
-                int(notice_id),
-                is_new=False,
-                is_correction=False,
-                status=str(latest_status),
+    # one recorder per key at a time, so "is this a correction?" is decided once
+    conn.execute(
+        "select pg_advisory_xact_lock(hashtext(%s))", ("notice|" + "|".join(map(str, key)),)
+    )
+    latest = conn.execute(
+        f"""
+        select notice_id, content_hash, status, recipient, revision, is_correction
+        from ops.notices where {_KEY_WHERE}
+        order by revision desc limit 1
+        """,  # noqa: S608 - a constant fragment, values are parameters
+        key,
+    ).fetchone()
+    if latest is not None and latest[1] == content_hash:
+        notice_id, _, latest_status, recipient, revision, was_correction = latest
+        if latest_status in ("pending", "failed", "no_recipient", "rejected") and (
+            recipient != notice.recipient
+        ):
+            message = build_message(
+                notice,
+                is_correction=bool(was_correction),
+                content_hash=content_hash,
                 revision=int(revision),
             )
-        # Earlier revisions that never left are replaced, not corrected. This runs before
-        # the "was anything delivered?" question: a delivery claiming one of them right
-        # now either commits 'sending' first (then it counts as delivered) or finds it
-        # superseded.
-        superseded = conn.execute(
-            f"""
-            update ops.notices set status = 'superseded'
-            where {_KEY_WHERE} and status in ('pending', 'failed', 'no_recipient', 'rejected')
-            returning notice_id
-            """,  # noqa: S608
-            key,
-        ).fetchall()
-        delivered = conn.execute(
-            f"""
-            select notice_id from ops.notices
-            where {_KEY_WHERE} and status in ('sent', 'sending')
-            order by revision desc limit 1
-            """,  # noqa: S608
-            key,
-        ).fetchone()
-        is_correction = delivered is not None and notice.kind != "alert"
-        revision = int(latest[4]) + 1 if latest is not None else 1
-        message = build_message(
-            notice, is_correction=is_correction, content_hash=content_hash, revision=revision
-        )
-        row = conn.execute(
-            """
-            insert into ops.notices (
-                kind, run_id, fiscal_year, checkpoint_date, department_code, recipient,
-                subject, content_hash, is_correction, status, body_text, body_html, message,
-                revision, message_id, supersedes, content
-            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            returning notice_id
-            """,
-            (
-                notice.kind,
-                notice.run_id,
-                notice.fiscal_year,
-                notice.checkpoint_date,
-                notice.department_code,
-                notice.recipient,
-                str(message["Subject"]),
-                content_hash,
-                is_correction,
-                status,
-                notice.body_text,
-                notice.body_html,
-                bytes(message),
-                revision,
-                str(message["Message-ID"]),
-                (delivered[0] if delivered else (superseded[0][0] if superseded else None)),
-                notice.content,
-            ),
-        ).fetchone()
-        assert row is not None
+            conn.execute(
+                """
+                update ops.notices
+                set recipient = %s, status = %s, message = %s, message_id = %s,
+                    subject = %s, last_error = null
+                where notice_id = %s
+                """,
+                (
+                    notice.recipient,
+                    status,
+                    bytes(message),
+                    str(message["Message-ID"]),
+                    str(message["Subject"]),
+                    notice_id,
+                ),
+            )
+            latest_status = status
         return RecordResult(
-            int(row[0]),
-            is_new=True,
-            is_correction=is_correction,
-            status=status,
-            revision=revision,
-            superseded=len(superseded),
+            int(notice_id),
+            is_new=False,
+            is_correction=False,
+            status=str(latest_status),
+            revision=int(revision),
         )
+    # Earlier revisions that never left are replaced, not corrected. This runs before
+    # the "was anything delivered?" question: a delivery claiming one of them right
+    # now either commits 'sending' first (then it counts as delivered) or finds it
+    # superseded.
+    superseded = conn.execute(
+        f"""
+        update ops.notices set status = 'superseded'
+        where {_KEY_WHERE} and status in ('pending', 'failed', 'no_recipient', 'rejected')
+        returning notice_id
+        """,  # noqa: S608
+        key,
+    ).fetchall()
+    delivered = conn.execute(
+        f"""
+        select notice_id from ops.notices
+        where {_KEY_WHERE} and status in ('sent', 'sending')
+        order by revision desc limit 1
+        """,  # noqa: S608
+        key,
+    ).fetchone()
+    is_correction = delivered is not None and notice.kind != "alert"
+    revision = int(latest[4]) + 1 if latest is not None else 1
+    message = build_message(
+        notice, is_correction=is_correction, content_hash=content_hash, revision=revision
+    )
+    row = conn.execute(
+        """
+        insert into ops.notices (
+            kind, run_id, fiscal_year, checkpoint_date, department_code, recipient,
+            subject, content_hash, is_correction, status, body_text, body_html, message,
+            revision, message_id, supersedes, content
+        ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        returning notice_id
+        """,
+        (
+            notice.kind,
+            notice.run_id,
+            notice.fiscal_year,
+            notice.checkpoint_date,
+            notice.department_code,
+            notice.recipient,
+            str(message["Subject"]),
+            content_hash,
+            is_correction,
+            status,
+            notice.body_text,
+            notice.body_html,
+            bytes(message),
+            revision,
+            str(message["Message-ID"]),
+            (delivered[0] if delivered else (superseded[0][0] if superseded else None)),
+            notice.content,
+        ),
+    ).fetchone()
+    assert row is not None
+    return RecordResult(
+        int(row[0]),
+        is_new=True,
+        is_correction=is_correction,
+        status=status,
+        revision=revision,
+        superseded=len(superseded),
+    )
 
 
 @dataclass

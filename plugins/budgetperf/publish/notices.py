@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +46,7 @@ from budgetperf.publish.formatting import (
     wan,
     yi,
 )
-from budgetperf.publish.ledger import Attachment, Notice, deliver_pending, record_notice
+from budgetperf.publish.ledger import Attachment, Notice, deliver_pending, record_notices
 from budgetperf.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -396,6 +396,31 @@ def render_department_notices(
     issued_on: dt.date | None = None,
 ) -> list[Notice]:
     """One notice per department with projects needing correction at the checkpoint."""
+    return list(
+        iter_department_notices(
+            url,
+            checkpoint,
+            sender,
+            reply_to=reply_to,
+            config=config,
+            rules=rules,
+            issued_on=issued_on,
+        )
+    )
+
+
+def iter_department_notices(
+    url: str,
+    checkpoint: dt.date,
+    sender: str,
+    *,
+    reply_to: str | None = None,
+    config: PublishConfig | None = None,
+    rules: RuleParameters | None = None,
+    issued_on: dt.date | None = None,
+) -> Iterator[Notice]:
+    """The department notices one at a time, rendered as they are asked for (the data is
+    read at once; a province's thousands of rendered messages are never held together)."""
     from budgetperf.settings import load_settings
 
     config = config or publish_config()
@@ -414,7 +439,6 @@ def render_department_notices(
             (checkpoint,),
         )
     fiscal_year = int(info["fiscal_year"])
-    notices = []
     for data in departments:
         department = data["department"]
         name = department["department_name"] or department["department_code"]
@@ -453,7 +477,7 @@ def render_department_notices(
             ],
             title=title,
         )
-        notices.append(
+        yield (
             Notice(
                 kind="department",
                 subject=f"{title}——{name}",
@@ -470,7 +494,6 @@ def render_department_notices(
                 label=name,
             )
         )
-    return notices
 
 
 def ranking_columns() -> list[tabular.Column]:
@@ -681,9 +704,11 @@ def publish_monitoring_notices(rc: RunContext) -> NoticeRun:
         info = checkpoint_info(conn, rc.checkpoint)
     if info is None:
         raise RuntimeError(f"checkpoint {rc.checkpoint} is missing from marts.dim_checkpoints")
-    notices: list[Notice] = []
-    if info["checkpoint_kind"] == "monitoring":
-        notices = render_department_notices(
+
+    def this_checkpoints_notices() -> Iterator[Notice]:
+        if info["checkpoint_kind"] != "monitoring":
+            return
+        yield from iter_department_notices(
             rc.warehouse_url,
             rc.checkpoint,
             settings.sender_email,
@@ -702,10 +727,18 @@ def publish_monitoring_notices(rc: RunContext) -> NoticeRun:
             issued_on=issued_on,
         )
         if summary is not None:
-            notices.append(summary)
-    for notice in notices:
-        notice.run_id = rc.run_id
-        recorded = record_notice(rc.warehouse_url, notice)
+            yield summary
+
+    def with_run_id(notices: Iterable[Notice]) -> Iterator[Notice]:
+        for notice in notices:
+            notice.run_id = rc.run_id
+            yield notice
+
+    copies: list[Path] = []
+    # rendered, recorded and copied one at a time: memory stays flat whatever the county
+    for notice, recorded in record_notices(
+        rc.warehouse_url, with_run_id(this_checkpoints_notices())
+    ):
         run.recorded += 1
         run.new += recorded.is_new
         run.unchanged += not recorded.is_new
@@ -713,8 +746,9 @@ def publish_monitoring_notices(rc: RunContext) -> NoticeRun:
         run.superseded += recorded.superseded
         if recorded.status == "no_recipient":
             run.without_recipient.append(f"{notice.department_code} {notice.label or ''}".strip())
-    if notices:
-        run.copies = write_notice_copies(rc.output_dir / "notices", notices)
+        copies += write_notice_copies(rc.output_dir / "notices", [notice])
+    if run.recorded:
+        run.copies = copies
     delivery = deliver_pending(
         rc.warehouse_url, smtp=smtp_settings_from_airflow(), outbox=settings.outbox
     )
@@ -724,7 +758,7 @@ def publish_monitoring_notices(rc: RunContext) -> NoticeRun:
     run.rejected = delivery.rejected
     run.resent_after_interruption = delivery.resent_after_interruption
     run.errors = delivery.errors
-    if notices:
+    if run.recorded:
         from budgetperf.publish.index import write_index
 
         write_index(rc)
