@@ -385,30 +385,6 @@ def _department_title(fiscal_year: int, checkpoint: dt.date) -> str:
     return f"关于{fiscal_year}年度预算绩效运行监控情况的通报（截至{date_zh(checkpoint)}）"
 
 
-def render_department_notices(
-    url: str,
-    checkpoint: dt.date,
-    sender: str,
-    *,
-    reply_to: str | None = None,
-    config: PublishConfig | None = None,
-    rules: RuleParameters | None = None,
-    issued_on: dt.date | None = None,
-) -> list[Notice]:
-    """One notice per department with projects needing correction at the checkpoint."""
-    return list(
-        iter_department_notices(
-            url,
-            checkpoint,
-            sender,
-            reply_to=reply_to,
-            config=config,
-            rules=rules,
-            issued_on=issued_on,
-        )
-    )
-
-
 def iter_department_notices(
     url: str,
     checkpoint: dt.date,
