@@ -413,6 +413,7 @@ def _workbook_with_formulas(path: Path) -> None:
     """An XLSX as openpyxl writes it (formulas without a cached value), then some cached
     values put in by hand, as Excel saves them."""
     import io
+    import re
     import zipfile
 
     from openpyxl import Workbook
@@ -448,10 +449,16 @@ def _workbook_with_formulas(path: Path) -> None:
             if info.filename == "xl/worksheets/sheet1.xml":
                 text = data.decode()
                 for (cell, formula), (kind, value) in cached.items():
-                    written = f'<c r="{cell}"><f>{formula}</f><v /></c>'
-                    assert text.count(written) == 1, written
-                    text = text.replace(
-                        written, f'<c r="{cell}"{kind}><f>{formula}</f><v>{value}</v></c>'
+                    # openpyxl writes the empty value as <v />, or as <v></v> with lxml
+                    written = re.compile(
+                        rf'<c r="{cell}"><f>{re.escape(formula)}</f>(?:<v ?/>|<v></v>)</c>'
+                    )
+                    assert len(written.findall(text)) == 1, written.pattern
+                    text = written.sub(
+                        lambda _, cell=cell, kind=kind, formula=formula, value=value: (
+                            f'<c r="{cell}"{kind}><f>{formula}</f><v>{value}</v></c>'
+                        ),
+                        text,
                     )
                 data = text.encode()
             target.writestr(info, data)
