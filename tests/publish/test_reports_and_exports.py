@@ -6,6 +6,7 @@ neutralised, numbers kept numbers)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -502,3 +503,41 @@ def test_text_that_looks_like_a_formula_is_neutralised_and_numbers_stay_numbers(
     assert sheet["B2"].value == -1234.5 and sheet["B2"].data_type == "n"
     assert sheet["C2"].value == -1234.57 and sheet["C2"].number_format == "0.00"
     assert sheet["A7"].value == "正常名称" and not sheet["A7"].quotePrefix
+
+
+def test_a_big_workbook_streams_with_the_same_cells_and_the_same_bytes_each_time() -> None:
+    # above STREAM_ABOVE_ROWS the workbook goes through temporary files (inline strings);
+    # what a reader sees must not depend on which way it was written
+    columns = [
+        tabular.Column("name", "名称"),
+        tabular.Column("money", "金额（万元）", "wan"),
+        tabular.Column("rate", "执行率", "rate"),
+        tabular.Column("day", "日期", "date"),
+    ]
+    count = tabular.STREAM_ABOVE_ROWS + 1
+    rows = [
+        {
+            "name": "=HYPERLINK(1)" if i == 0 else f"项目{i}",
+            "money": Decimal(-i * 10_000),  # 元: row 1 is -1.00 万元
+            "rate": Decimal("0.5"),
+            "day": dt.date(2021, 6, 30),
+        }
+        for i in range(count)
+    ]
+    sheets = [
+        tabular.Sheet("表", columns, rows, caption="标题", notes=["+注"], emphasised=frozenset({1}))
+    ]
+    data = tabular.workbook_bytes(sheets, title="t")
+    assert data == tabular.workbook_bytes(sheets, title="t")
+    assert xlsx_formula_cells(data) == []
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == f"A2:D{count + 2}"
+    assert sheet["A3"].value == "=HYPERLINK(1)" and sheet["A3"].quotePrefix
+    assert sheet["B4"].value == -1.0 and sheet["B4"].number_format == "0.00"
+    assert sheet["B4"].font.b and not sheet["B5"].font.b  # the emphasised row only
+    assert sheet["C5"].value == 0.5 and sheet["C5"].number_format == "0.00%"
+    assert sheet["D5"].value.date() == dt.date(2021, 6, 30)
+    assert sheet.cell(count + 2, 1).value == f"项目{count - 1}"
+    assert sheet.cell(count + 4, 1).value == "+注" and sheet.cell(count + 4, 1).quotePrefix
