@@ -208,3 +208,38 @@ def test_xlsx_cells_read_as_excel_shows_them() -> None:
     assert cell_text(20210630.0, Kind.DATE) == "20210630"
     assert cell_text(True, Kind.FLAG) == "true"
     assert cell_text(1e-7, Kind.NUMBER) == "0.0000001"
+
+
+@pytest.mark.parametrize(
+    ("cells", "all_valid"),
+    [
+        ([b"1,234.56", b"3,007.29", b"12", b"-1,000,000.5", b"999,999,999,999.99"], True),
+        ([b"1,234.56", b"0"], False),  # a zero amount among separated ones
+        ([b"1,234.56", b"1,23.00", b"12.345", b""], False),  # misplaced, 3 decimals, blank
+        ([b"1,234.56", b" 2,000.00 ", b"+3,000"], True),  # spaces, plus sign: the slow path
+    ],
+)
+def test_a_money_column_converts_as_its_cells_do_one_by_one(
+    cells: list[bytes], all_valid: bool
+) -> None:
+    # the whole-column path for separated amounts must agree with the exact per-cell parser
+    converter = ColumnConverter(EXECUTION.column("amount_yuan"), "utf-8")
+    out, errors = converter.convert(cells, False)
+    for index, cell in enumerate(cells):
+        expected = converter.parse_one(cell)
+        if isinstance(expected, bytes):
+            assert out[index] == expected and index not in errors
+        else:
+            assert out[index] == ERR and errors[index].rule == expected.rule
+    assert (errors == {}) == all_valid
+
+
+def test_manifest_money_totals_agree_with_the_per_cell_sum() -> None:
+    from budgetperf.ingest.stream import money_total
+
+    clean = [b"1,234.56", b"-1,000", b"0", b"7.1"]
+    messy = [*clean, b"12.345", b"abc", b"", b" 5 "]
+    assert money_total(clean, "utf-8") == Decimal("241.66")
+    per_cell = sum(filter(None, (money_or_none(c.decode()) for c in messy)), Decimal(0))
+    assert money_total(messy, "utf-8") == per_cell == Decimal("246.66")
+    assert money_total(["1,234.50".encode("gb18030")], "gb18030") == Decimal("1234.50")

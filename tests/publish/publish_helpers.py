@@ -82,13 +82,16 @@ def register_points(url: str, points: list[dt.date]) -> None:
             )
 
 
-def build(url: str, home: Path, select: str | None = None) -> None:
+def build(url: str, home: Path, select: str | None = None, *, full_refresh: bool = False) -> None:
     """The marts, built as the transformer role like the DAG's build task, without dbt's
     own data and unit tests (they have their own suite and would double the time of
-    every build here); ``select`` rebuilds only what depends on a changed source."""
+    every build here); ``select`` rebuilds only what depends on a changed source;
+    ``full_refresh`` rebuilds incremental models whole."""
     args = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     run_dbt(settings_for(home), role_url(url, "transformer"), args, echo=False)
 
 

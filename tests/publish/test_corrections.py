@@ -13,6 +13,7 @@ import pytest
 from publish_helpers import (
     JUNE,
     OFFICE,
+    POINTS,
     DemoYear,
     build,
     correct_payment,
@@ -102,3 +103,39 @@ def test_corrected_delivery_sends_exactly_the_corrected_notices(
     assert revised == {("department", department["department_code"]), ("summary", None)}
     assert all(r["is_correction"] == (r["revision"] == 2) for r in ledger)
     assert {r["status"] for r in ledger} <= {"sent", "no_recipient"}
+
+
+def test_a_corrected_delivery_changes_exactly_its_sums_and_the_increment_equals_a_rebuild(
+    copy_demo: Callable[[], str], demo_year: DemoYear, tmp_path: Path
+) -> None:
+    # int_payments_summed_to_projects is incremental: a build re-sums only the points whose
+    # effective budget_execution load changed. The June correction must change the June
+    # sum of its project and nothing else, and the table must equal a full rebuild.
+    url = copy_demo()
+    home = tmp_path / "home"
+    sums = """
+        select checkpoint_date, project_code, source_load_id, spent_yuan, payment_records
+        from intermediate.int_payments_summed_to_projects
+        order by checkpoint_date, project_code
+    """
+    before = {(r["checkpoint_date"], r["project_code"]): r for r in query(url, sums)}
+    assert {point for point, _ in before} == set(POINTS)
+    project = next(code for point, code in before if point == JUNE)
+    delta = Decimal("-0.01")
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_year.landing, landing)
+    correct_payment(url, landing, JUNE, project, delta)
+
+    build(url, home, select="stg_budget_system__budget_executions+")
+    after = {(r["checkpoint_date"], r["project_code"]): r for r in query(url, sums)}
+    assert after.keys() == before.keys()
+    changed = {key for key in after if after[key]["spent_yuan"] != before[key]["spent_yuan"]}
+    assert changed == {(JUNE, project)}
+    assert after[JUNE, project]["spent_yuan"] == before[JUNE, project]["spent_yuan"] + delta
+    reloaded = {
+        key for key in after if after[key]["source_load_id"] != before[key]["source_load_id"]
+    }
+    assert reloaded == {key for key in after if key[0] == JUNE}  # June's load, re-summed
+
+    build(url, home, select="int_payments_summed_to_projects", full_refresh=True)
+    assert query(url, sums) == list(after.values())

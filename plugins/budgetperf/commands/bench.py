@@ -74,7 +74,10 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
 
     if args.scale < 1:
         raise UserError("--scale must be at least 1")
-    result = run_pipeline_bench(args.scale, keep=args.keep)
+    # progress lines flushed as they come: the run takes minutes, often piped to a file
+    result = run_pipeline_bench(
+        args.scale, keep=args.keep, report=lambda line: print(line, flush=True)
+    )
     print()
     print(result.table())
     figures = json.dumps(result.as_dict(), ensure_ascii=False, indent=2)

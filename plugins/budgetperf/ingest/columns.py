@@ -46,6 +46,10 @@ _ZERO = rb"-?+0*+(?:\.0*+)?+"
 _PLAIN_NONZERO_MONEY = re.compile(
     rb"(?:(?!%s\n)%s\n)*+(?!%s$)%s" % (_ZERO, _AMOUNT, _ZERO, _AMOUNT)
 )
+# Amounts as finance exports write them, with thousands separators in their proper places
+# (1,234,567.89) or none: such a column is plain once the commas are taken out.
+_SEPARATED_AMOUNT = rb"-?+(?:\d{1,3}+(?:,\d{3}){1,4}+|\d{1,16}+)(?:\.\d\d?+)?+"
+SEPARATED_MONEY = re.compile(rb"(?:%s\n)*+%s" % (_SEPARATED_AMOUNT, _SEPARATED_AMOUNT))
 
 ErrorMap = dict[int, Problem]
 
@@ -182,6 +186,9 @@ class ColumnConverter:
 
     def _convert_money(self, values: list[bytes], clean: bool) -> tuple[list[bytes], ErrorMap]:
         joined = b"\n".join(values)
+        if b"," in joined and SEPARATED_MONEY.fullmatch(joined):
+            joined = joined.replace(b",", b"")
+            values = joined.split(b"\n")
         if self._plain_money(joined):
             column = self.column
             if column.maximum is None and (column.minimum is None or b"-" not in joined):

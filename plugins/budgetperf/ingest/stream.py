@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.abc import Buffer
 from psycopg.copy import LibpqWriter
 
-from budgetperf.ingest.columns import ERR, ColumnConverter, csv_field
+from budgetperf.ingest.columns import ERR, SEPARATED_MONEY, ColumnConverter, csv_field
 from budgetperf.ingest.duplicates import KeyIndex, reject_duplicates
 from budgetperf.ingest.entities import ENTITIES
 from budgetperf.ingest.landing import Candidate
@@ -325,6 +325,10 @@ def stream_rows(
 
 
 def money_total(cells: list[bytes], codec: str) -> Decimal:
+    """The sum of the cells that parse as money (the manifest's ``amount_yuan_total``)."""
+    joined = b"\n".join(cells)
+    if SEPARATED_MONEY.fullmatch(joined):  # the usual column: every cell an amount
+        return sum(map(Decimal, joined.replace(b",", b"").decode("ascii").split("\n")), Decimal(0))
     total = Decimal(0)
     for cell in cells:
         amount = money_or_none(cell.decode(codec))

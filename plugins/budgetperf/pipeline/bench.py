@@ -51,6 +51,8 @@ class PipelineBench:
     generate_seconds: float = 0.0
     run_seconds: dict[str, float] = field(default_factory=dict)
     stages: dict[str, StageFigures] = field(default_factory=dict)
+    # seconds per stage at each checkpoint: how each stage grows over the year
+    stage_seconds_by_checkpoint: dict[str, dict[str, float]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
 
     @property
@@ -77,6 +79,10 @@ class PipelineBench:
                 for name, s in self.stages.items()
             },
             "airflow_overhead_seconds": round(self.airflow_overhead_seconds, 1),
+            "stage_seconds_by_checkpoint": {
+                point: {name: round(seconds, 1) for name, seconds in stages.items()}
+                for point, stages in self.stage_seconds_by_checkpoint.items()
+            },
             "failed": self.failed,
         }
 
@@ -146,11 +152,13 @@ def run_pipeline_bench(
             result.run_seconds[point.isoformat()] = time.perf_counter() - started
             summary_path = settings.runs_dir / point.isoformat() / "run_summary.json"
             summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+            at_point = result.stage_seconds_by_checkpoint.setdefault(point.isoformat(), {})
             for name, task_id, key in STAGES:
                 stage = summary.get("stages", {}).get(task_id) or {}
                 metrics = stage.get("_metrics") or {}
                 figures = result.stages.setdefault(name, StageFigures())
                 figures.seconds += float(metrics.get("seconds") or 0)
+                at_point[task_id] = float(metrics.get("seconds") or 0)
                 figures.rows += _rows(key, stage)
                 figures.peak_rss_mb = max(
                     figures.peak_rss_mb,
@@ -159,7 +167,9 @@ def run_pipeline_bench(
                 )
             report(
                 f"  {point}: {'ok' if code == 0 else 'FAILED'} in "
-                f"{result.run_seconds[point.isoformat()]:.0f} s"
+                f"{result.run_seconds[point.isoformat()]:.0f} s ("
+                + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in at_point.items())
+                + ")"
             )
             if code != 0:
                 result.failed.append(point.isoformat())

@@ -217,8 +217,9 @@ def send_smtp(message: EmailMessage, smtp: SmtpSettings) -> None:
         session.send(message)
 
 
-def write_eml(message: Message, outbox: Path, name: str) -> Path:
-    """Write the message to ``outbox/<name>.eml`` atomically; return its path.
+def write_eml(message: Message | bytes, outbox: Path, name: str) -> Path:
+    """Write the message (or its bytes) to ``outbox/<name>.eml`` atomically; return its
+    path.
 
     The name is the notice's identity, so writing the same notice again replaces the
     file instead of adding a second one.
@@ -226,6 +227,6 @@ def write_eml(message: Message, outbox: Path, name: str) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{name}.eml"
     partial = path.with_suffix(".eml.partial")
-    partial.write_bytes(bytes(message))
+    partial.write_bytes(message if isinstance(message, bytes) else bytes(message))
     partial.replace(path)
     return path
