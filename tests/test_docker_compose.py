@@ -97,5 +97,5 @@ def test_landing_and_quality_results_are_volumes(compose: dict) -> None:
     mounts = compose["services"]["airflow-worker"]["volumes"]
     targets = {m.split(":")[1] for m in mounts}
     assert "/opt/budgetperf/landing" in targets
-    assert "/opt/budgetperf-project/expectations/gx/uncommitted" in targets
+    assert "/opt/budgetperf/gx" in targets
     assert {"landing", "gx-results"} <= set(compose["volumes"])

@@ -52,6 +52,13 @@ class Settings:
         return self.project_dir / "expectations"
 
     @property
+    def gx_state_dir(self) -> Path:
+        """Great Expectations' working project: a copy of the committed config, the run's
+        generated suites, the validation results and the Data Docs site. Under the home,
+        so two homes (a demo, the tests, a benchmark) never share results."""
+        return self.home / "gx"
+
+    @property
     def airflow_home(self) -> Path:
         return self.home / "airflow"
 

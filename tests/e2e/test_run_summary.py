@@ -10,7 +10,6 @@ XComs and the DAG run.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from html.parser import HTMLParser
@@ -68,13 +67,10 @@ class _Links(HTMLParser):
 def failed_gate_run(tmp_path: Path, warehouse_url: str) -> RunContext:
     """A run whose raw gate failed on the data: its quality report and Data Docs exist,
     the rest of the pipeline never ran; an older run left a report in the folder."""
-    project = tmp_path / "project"
-    docs = project / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    settings = load_settings({"BUDGETPERF_HOME": str(tmp_path / "home")})
+    docs = settings.gx_state_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
     docs.mkdir(parents=True)
     (docs / "index.html").write_text("<html>data docs</html>")
-    settings = dataclasses.replace(
-        load_settings({"BUDGETPERF_HOME": str(tmp_path / "home")}), project_dir=project
-    )
     rc = RunContext(CHECKPOINT, RUN_ID, warehouse_url, settings)
     folder = rc.output_dir
     folder.mkdir(parents=True)
@@ -156,7 +152,7 @@ def test_finish_after_a_failed_gate_records_the_summary_and_writes_an_index(
     assert links.hrefs == [
         "run_summary.json",
         "quality_raw.html",
-        "../../../../project/expectations/gx/uncommitted/data_docs/local_site/index.html",
+        "../../../gx/gx/uncommitted/data_docs/local_site/index.html",  # under the home
     ]
     for href in links.hrefs:  # relative links that resolve in the folder
         assert (rc.output_dir / href).is_file(), href

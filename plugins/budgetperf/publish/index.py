@@ -74,9 +74,9 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def data_docs_index(expectations_dir: Path) -> Path | None:
+def data_docs_index(gx_state_dir: Path) -> Path | None:
     """The Great Expectations Data Docs site, when a gate has built one."""
-    found = sorted(expectations_dir.glob("**/uncommitted/data_docs/*/index.html"))
+    found = sorted(gx_state_dir.glob("**/uncommitted/data_docs/*/index.html"))
     return found[0] if found else None
 
 
@@ -251,7 +251,7 @@ def _sections(
         )
     ]
     other = []
-    docs = data_docs_index(rc.settings.expectations_dir)
+    docs = data_docs_index(rc.settings.gx_state_dir)
     if docs is not None:
         other.append(Link(_href(docs, base), DATA_DOCS_TEXT))
     if outcome is None:

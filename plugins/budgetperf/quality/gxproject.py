@@ -60,12 +60,18 @@ SAMPLE_ROWS = 5
 
 
 def gx_root(settings: Settings) -> Path:
-    """The directory holding great_expectations.yml (GX's "project root" is its parent)."""
+    """The directory holding the committed great_expectations.yml."""
     return settings.expectations_dir / "gx"
 
 
+def working_gx_root(settings: Settings) -> Path:
+    """Where GX runs: ``$BUDGETPERF_HOME/gx/gx`` (GX's "project root" is its parent),
+    holding a copy of the committed config and everything GX writes."""
+    return settings.gx_state_dir / "gx"
+
+
 def uncommitted_dir(settings: Settings) -> Path:
-    return gx_root(settings) / "uncommitted"
+    return working_gx_root(settings) / "uncommitted"
 
 
 # -- the committed config, generated from the catalogue ----------------------------------
@@ -261,9 +267,16 @@ def open_context(settings: Settings, warehouse_url: str) -> Any:
     import great_expectations as gx
 
     shutil.rmtree(uncommitted_dir(settings) / "generated", ignore_errors=True)
+    # the committed config (and GX plugins, if any) copied over the working project's,
+    # so GX reads exactly what is committed and writes only under the home
+    working = working_gx_root(settings)
+    working.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_path(settings), working / "great_expectations.yml")
+    if (gx_root(settings) / "plugins").is_dir():
+        shutil.copytree(gx_root(settings) / "plugins", working / "plugins", dirs_exist_ok=True)
     return gx.get_context(
         mode="file",
-        project_root_dir=str(settings.expectations_dir),
+        project_root_dir=str(settings.gx_state_dir),
         runtime_environment={DSN_VARIABLE: sqlalchemy_url(warehouse_url)},
     )
 
