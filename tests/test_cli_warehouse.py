@@ -160,6 +160,12 @@ def test_embedded_lifecycle_start_status_url_restart_stop(embedded_home: Path) -
     assert twice.returncode == 0, _explain(twice)
     assert _lines(twice) == ["not running"]
 
+    # asking for the DSN of a stopped warehouse says so, and does not start it
+    asked = _warehouse("url", env)
+    assert asked.returncode == 3 and asked.stdout == "", _explain(asked)
+    assert "`budgetperf warehouse start`" in asked.stderr
+    assert _lines(_warehouse("status", env)) == [f"stopped, data {data_dir}"]
+
 
 def test_configured_url_is_used_and_no_embedded_server_is_created(
     home: Path, warehouse_url: str

@@ -113,3 +113,26 @@ def test_the_transformer_reads_raw_but_cannot_write_it(warehouse_url: str) -> No
         " values (1, 1, 'x', 'x', 'department')",
     )
     _refused(warehouse_url, "transformer", "delete from ops.loads")
+
+
+def test_the_loader_analyses_raw_tables_through_the_owners_function_only(
+    warehouse_url: str,
+) -> None:
+    # statistics right after a load (migration 0500): the loader may ANALYZE raw tables
+    # through ops.analyze_raw_table, and nothing else through it
+    def analysed(table: str) -> bool:
+        with psycopg.connect(warehouse_url) as conn:
+            row = conn.execute(
+                "select last_analyze is not null from pg_stat_user_tables"
+                " where schemaname = 'raw' and relname = %s",
+                (table,),
+            ).fetchone()
+        return bool(row and row[0])
+
+    with _as(warehouse_url, "loader") as conn:
+        conn.execute("select ops.analyze_raw_table('budget_execution')")
+        conn.execute("analyze raw.projects")  # as itself: PostgreSQL only warns, and skips
+    assert analysed("budget_execution") and not analysed("projects")
+    with _as(warehouse_url, "loader") as conn, pytest.raises(psycopg.errors.RaiseException):
+        conn.execute("select ops.analyze_raw_table('loads')")  # ops.loads is not in raw
+    _refused(warehouse_url, "analyst", "select ops.analyze_raw_table('projects')")

@@ -151,9 +151,12 @@ def test_finish_after_a_failed_gate_records_the_summary_and_writes_an_index(
     links.feed(html)
     assert links.hrefs == [
         "run_summary.json",
+        # the report an earlier run published stays reachable, marked as such
+        "monitoring_report.html",
         "quality_raw.html",
         "../../../gx/gx/uncommitted/data_docs/local_site/index.html",  # under the home
     ]
+    assert "此前成功运行发布的报告 / Reports of an earlier run" in html
     for href in links.hrefs:  # relative links that resolve in the folder
         assert (rc.output_dir / href).is_file(), href
 

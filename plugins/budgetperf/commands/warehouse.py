@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from budgetperf.settings import load_settings
 from budgetperf.warehouse import embedded, resolve_url
@@ -61,10 +62,18 @@ def _warehouse(args: argparse.Namespace) -> int:
     if args.action == "stop":
         print("stopped" if server.stop() else "not running")
         return 0
-    if args.action == "url":
-        print(server.start())
-        return 0
     status = server.status()
+    if args.action == "url":
+        # printing a DSN must not start a server as a side effect: a stopped warehouse is
+        # said so, and `start` is the one command that starts it
+        if not status.running:
+            print(
+                "the embedded warehouse is not running: `budgetperf warehouse start` starts it",
+                file=sys.stderr,
+            )
+            return 3
+        print(server.url())
+        return 0
     if status.running:
         print(f"running (pid {status.pid}) on 127.0.0.1:{status.port}, data {status.data_dir}")
     elif server.is_initialized():

@@ -120,6 +120,7 @@ def load_landing(
     report = LoadReport(findings=findings)
     with connect(url) as conn:
         _record_findings(conn, findings)
+        loaded_into: set[str] = set()
         for delivery in deliveries:
             for candidate in delivery.ordered():
                 conflict = _conflict_identity(delivery, candidate)
@@ -127,6 +128,8 @@ def load_landing(
                     conn, delivery, candidate, conflict, progress, key_memory_rows
                 )
                 report.files.append(result)
+                if result.rows_loaded:
+                    loaded_into.add(candidate.entity)
                 log.info(
                     "budgetperf: %s %s: %d rows read, %d loaded, %d rejected%s",
                     result.file_path,
@@ -136,6 +139,10 @@ def load_landing(
                     result.rows_rejected,
                     f" ({result.reason})" if result.reason else "",
                 )
+        # statistics before anything queries the new rows (migration 0500 says why)
+        for entity in sorted(loaded_into):
+            with conn.transaction():
+                conn.execute("select ops.analyze_raw_table(%s)", (entity,))
     return report
 
 

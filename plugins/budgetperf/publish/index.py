@@ -192,16 +192,20 @@ def _sections(
     sections: list[tuple[str, list[Link]]] = []
     if outcome is not None:
         sections.append(_status_section(base, outcome))
+    reports = [
+        Link(_href(base / name, base), text)
+        for name, text in (
+            ("monitoring_report.html", "预算绩效运行监控报告"),
+            ("year_end_report.html", "年度预算绩效管理工作报告"),
+        )
+        if (base / name).exists()
+    ]
     if wanted("publish_reports"):
-        reports = [
-            Link(_href(base / name, base), text)
-            for name, text in (
-                ("monitoring_report.html", "预算绩效运行监控报告"),
-                ("year_end_report.html", "年度预算绩效管理工作报告"),
-            )
-            if (base / name).exists()
-        ]
         sections.append(("报告", reports))
+    elif reports:
+        # A failed re-run of a checkpoint that once succeeded: the report finance staff
+        # already received stays reachable, marked as an earlier run's.
+        sections.append(("此前成功运行发布的报告 / Reports of an earlier run", reports))
     if wanted("publish_notices"):
         sections.append(("监控通报", _notice_links(rc, base)))
     budget_year = rc.fiscal_year + 1
