@@ -17,7 +17,8 @@ def run_env(home: Path, url: str | None, **extra: str) -> dict[str, str]:
         "BUDGETPERF_OUTBOX",
         "BUDGETPERF_OUTPUTS",
         "BUDGETPERF_WAREHOUSE_URL",
-        "AIRFLOW_CONN_SMTP_DEFAULT",
+        "AIRFLOW_CONN_SMTP_DEFAULT",  # mail goes to the outbox folder
+        "AIRFLOW_HOME",  # Airflow's folder is the home's
     ):
         env.pop(key, None)
     env["BUDGETPERF_HOME"] = str(home)

@@ -4,15 +4,14 @@ the same checkpoint that must change nothing."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
+from e2e_helpers import run, run_env
 
 DELIVERIES = Path(__file__).parent / "deliveries" / "r2_boundaries"
 CHECKPOINT = "2023-06-30"
@@ -33,24 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e_r2")]
 
 
 def _run(home: Path, landing: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(BUDGETPERF_HOME=str(home), BUDGETPERF_WAREHOUSE_URL=url)
-    for key in ("BUDGETPERF_LANDING", "BUDGETPERF_OUTBOX", "BUDGETPERF_OUTPUTS"):
-        env.pop(key, None)
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "budgetperf"),
-            "run",
-            "--checkpoint",
-            CHECKPOINT,
-            "--landing",
-            str(landing),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run(CHECKPOINT, run_env(home, url), landing)
 
 
 def _snapshot(url: str) -> dict[str, list[tuple]]:

@@ -14,16 +14,19 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import rows
+
+E2E = Path(__file__).resolve().parents[1] / "e2e"
+if str(E2E) not in sys.path:
+    sys.path.append(str(E2E))
+from e2e_helpers import run, run_env  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("quality_blocked_run")]
 
@@ -45,30 +48,7 @@ def blocked_run(tmp_path_factory: pytest.TempPathFactory, database_factory: Any)
     text = payments.read_text(encoding="utf-8")
     payments.write_text(text.rstrip("\n") + "\n" + BAD_PAYMENT, encoding="utf-8")
 
-    env = dict(os.environ)
-    for key in (
-        "BUDGETPERF_LANDING",
-        "BUDGETPERF_OUTBOX",
-        "BUDGETPERF_OUTPUTS",
-        "AIRFLOW_CONN_SMTP_DEFAULT",  # mail goes to the outbox folder
-        "AIRFLOW_HOME",
-    ):
-        env.pop(key, None)
-    env.update(BUDGETPERF_HOME=str(home), BUDGETPERF_WAREHOUSE_URL=url)
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "budgetperf"),
-            "run",
-            "--checkpoint",
-            CHECKPOINT,
-            "--landing",
-            str(landing),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run(CHECKPOINT, run_env(home, url), landing)
     with sqlite3.connect(home / "airflow" / "airflow.db") as meta:
         runs = meta.execute(
             "select run_id, state from dag_run where dag_id = 'budget_monitoring'"
