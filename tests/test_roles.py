@@ -136,3 +136,23 @@ def test_the_loader_analyses_raw_tables_through_the_owners_function_only(
     with _as(warehouse_url, "loader") as conn, pytest.raises(psycopg.errors.RaiseException):
         conn.execute("select ops.analyze_raw_table('loads')")  # ops.loads is not in raw
     _refused(warehouse_url, "analyst", "select ops.analyze_raw_table('projects')")
+
+
+def test_the_loader_analyses_the_load_ledgers_through_the_owners_function(
+    warehouse_url: str,
+) -> None:
+    # migration 0600: the few-row ledgers the effective views join get statistics
+    def analysed() -> set[str]:
+        with psycopg.connect(warehouse_url) as conn:
+            found = conn.execute(
+                "select relname from pg_stat_user_tables"
+                " where schemaname = 'ops' and last_analyze is not null"
+            ).fetchall()
+        return {name for (name,) in found}
+
+    with _as(warehouse_url, "loader") as conn:
+        conn.execute("select ops.analyze_load_ledgers()")
+    assert {"checkpoint_runs", "loads", "load_fiscal_years"} <= analysed()
+    assert "notices" not in analysed()
+    _refused(warehouse_url, "analyst", "select ops.analyze_load_ledgers()")
+    _refused(warehouse_url, "publisher", "select ops.analyze_load_ledgers()")

@@ -79,6 +79,13 @@ def test_snapshot_semantics(warehouse_url: str, landing: Path) -> None:
         " where schemaname = 'raw' and last_analyze is not null order by 1",
     )
     assert analysed == [("departments",), ("projects",)]
+    # and so do the load ledgers every effective view joins (migration 0600)
+    ledgers = query(
+        url,
+        "select relname from pg_stat_user_tables"
+        " where schemaname = 'ops' and last_analyze is not null order by 1",
+    )
+    assert ledgers == [("checkpoint_runs",), ("load_fiscal_years",), ("loads",)]
     one = Decimal("100.00")
     expected = {
         "2023-03-31": [(2023, "P1", one), (2023, "P2", Decimal("5.00"))],

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -19,6 +20,7 @@ from publish_helpers import (
     JUNE,
     MALICIOUS_NAME,
     OFFICE,
+    SENDER,
     SEPTEMBER,
     DemoYear,
     Received,
@@ -32,7 +34,15 @@ from publish_helpers import (
 )
 
 from budgetperf.pipeline.context import RunContext
-from budgetperf.publish.notices import NoticeRun, publish_monitoring_notices
+from budgetperf.publish.ledger import Notice
+from budgetperf.publish.notices import (
+    MAX_RENDER_WORKERS,
+    RENDER_IN_WORKERS_ABOVE,
+    NoticeRun,
+    iter_department_notices,
+    publish_monitoring_notices,
+    render_workers,
+)
 
 pytestmark = pytest.mark.xdist_group("publish")
 
@@ -279,3 +289,42 @@ def test_smtp_outage_then_recovery_through_the_publish_step(
     recipients = [m.rcpt_tos[0] for m in server.messages]
     assert len(recipients) == with_contact == len(set(recipients))
     assert not [m for m in server.messages if m.subject.startswith("【更正】")]
+
+
+def rendered(notices: Iterable[Notice]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            n.department_code,
+            n.recipient,
+            n.subject,
+            n.body_text,
+            n.body_html,
+            [(a.filename, a.content) for a in n.attachments],
+            n.content,
+        )
+        for n in notices
+    ]
+
+
+def test_notices_rendered_in_a_worker_process_are_the_same(
+    copy_demo: Callable[[], str],
+) -> None:
+    # a province's thousands of departments are rendered in worker processes; the
+    # notices, their order and their attachments' bytes must not depend on where
+    url = copy_demo()
+    issued = dt.date(2021, 7, 12)
+
+    def render(workers: int) -> list[tuple[Any, ...]]:
+        return rendered(
+            iter_department_notices(url, JUNE, SENDER, issued_on=issued, workers=workers)
+        )
+
+    in_process = render(0)
+    assert len(in_process) > 1
+    assert render(1) == in_process
+
+
+def test_only_many_departments_are_rendered_in_workers() -> None:
+    assert render_workers(RENDER_IN_WORKERS_ABOVE) == 0
+    cpus = len(os.sched_getaffinity(0))
+    assert render_workers(RENDER_IN_WORKERS_ABOVE + 1) == min(MAX_RENDER_WORKERS, cpus - 1)

@@ -139,10 +139,13 @@ def load_landing(
                     result.rows_rejected,
                     f" ({result.reason})" if result.reason else "",
                 )
-        # statistics before anything queries the new rows (migration 0500 says why)
+        # statistics before anything queries the new rows (migrations 0500, 0600 say why)
         for entity in sorted(loaded_into):
             with conn.transaction():
                 conn.execute("select ops.analyze_raw_table(%s)", (entity,))
+        if any(f.status != "skipped" for f in report.files):
+            with conn.transaction():
+                conn.execute("select ops.analyze_load_ledgers()")
     return report
 
 

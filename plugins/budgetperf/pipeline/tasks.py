@@ -129,6 +129,8 @@ def register_checkpoint(rc: RunContext) -> None:
             """,
             (rc.checkpoint, rc.fiscal_year, rc.run_id),
         )
+        # a new checkpoint changes every effective view's plan (migration 0600)
+        conn.execute("select ops.analyze_load_ledgers()")
 
 
 def load_summary(report: Any) -> dict[str, Any]:

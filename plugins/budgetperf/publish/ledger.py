@@ -23,6 +23,16 @@ process died before the ledger said so". That notice stays ``sending``; after
 that de-duplicate on it drop the copy), and its ``last_error`` says so. In that window
 only, delivery is at-least-once; the outbox channel rewrites the same file and is exactly
 once.
+
+Ledger sessions commit without waiting for the WAL flush (``synchronous_commit = off``,
+for these sessions only). A commit is visible and releases its locks exactly as before,
+so concurrent recorders and deliveries behave the same; what changes is that a crash of
+the *database server* (not of this process) may forget the last fraction of a second of
+ledger commits. Either way nothing is lost or sent twice under a new identity: a
+forgotten recording is recorded again by the task's retry (same content, same key), and a
+forgotten claim or outcome puts the notice back where it was, so it is sent again with
+the same Message-ID, the window described above. In exchange a notice costs three WAL
+flushes less: about 5 ms each, minutes for a province's thousands of departments.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.encoders import encode_base64
@@ -243,6 +254,16 @@ _KEY_WHERE = """
 """
 
 
+@contextmanager
+def _ledger_session(url: str, *, autocommit: bool = False) -> Iterator[Any]:
+    """A connection whose commits do not wait for the WAL flush (see the module notes)."""
+    with connect(url, autocommit=autocommit) as conn:
+        conn.execute("set synchronous_commit = off")
+        if not autocommit:
+            conn.commit()
+        yield conn
+
+
 def record_notice(url: str, notice: Notice) -> RecordResult:
     """Put the notice in the ledger unless the key's latest revision says the same.
 
@@ -250,14 +271,14 @@ def record_notice(url: str, notice: Notice) -> RecordResult:
     with a new recipient updates the waiting row (and a ``no_recipient`` row becomes
     deliverable once the department has an address).
     """
-    with connect(url) as conn:
+    with _ledger_session(url) as conn:
         return _record(conn, notice)
 
 
 def record_notices(url: str, notices: Iterable[Notice]) -> Iterator[tuple[Notice, RecordResult]]:
     """``record_notice`` for many notices over one connection, one transaction each, as
     they come: a checkpoint of thousands of departments is never held in memory whole."""
-    with connect(url, autocommit=True) as conn:
+    with _ledger_session(url, autocommit=True) as conn:
         for notice in notices:
             with conn.transaction():
                 result = _record(conn, notice)
@@ -319,22 +340,26 @@ def _record(conn: Any, notice: Notice) -> RecordResult:
     # the "was anything delivered?" question: a delivery claiming one of them right
     # now either commits 'sending' first (then it counts as delivered) or finds it
     # superseded.
-    superseded = conn.execute(
-        f"""
-        update ops.notices set status = 'superseded'
-        where {_KEY_WHERE} and status in ('pending', 'failed', 'no_recipient', 'rejected')
-        returning notice_id
-        """,  # noqa: S608
-        key,
-    ).fetchall()
-    delivered = conn.execute(
-        f"""
-        select notice_id from ops.notices
-        where {_KEY_WHERE} and status in ('sent', 'sending')
-        order by revision desc limit 1
-        """,  # noqa: S608
-        key,
-    ).fetchone()
+    superseded: list[Any] = []
+    delivered = None
+    # a key seen for the first time (under the lock) has nothing to supersede or correct
+    if latest is not None:
+        superseded = conn.execute(
+            f"""
+            update ops.notices set status = 'superseded'
+            where {_KEY_WHERE} and status in ('pending', 'failed', 'no_recipient', 'rejected')
+            returning notice_id
+            """,  # noqa: S608
+            key,
+        ).fetchall()
+        delivered = conn.execute(
+            f"""
+            select notice_id from ops.notices
+            where {_KEY_WHERE} and status in ('sent', 'sending')
+            order by revision desc limit 1
+            """,  # noqa: S608
+            key,
+        ).fetchone()
     is_correction = delivered is not None and notice.kind != "alert"
     revision = int(latest[4]) + 1 if latest is not None else 1
     message = build_message(
@@ -504,7 +529,7 @@ def deliver_pending(
     unavailable: str | None = None
     after = 0
     try:
-        with connect(url) as conn:
+        with _ledger_session(url) as conn:
             while True:
                 claimed = _claim_next(conn, after, ids, claimer)
                 if claimed is None:

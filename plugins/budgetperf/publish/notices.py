@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -385,6 +387,46 @@ def _department_title(fiscal_year: int, checkpoint: dt.date) -> str:
     return f"关于{fiscal_year}年度预算绩效运行监控情况的通报（截至{date_zh(checkpoint)}）"
 
 
+# Above this many departments the notices are rendered in worker processes while this
+# process records and delivers them: rendering (templates, the XLSX attachment) is a few
+# milliseconds of CPU per notice, recording and delivering is mostly waiting for the
+# warehouse, so the two overlap. A county's few dozen departments are not worth a process.
+RENDER_IN_WORKERS_ABOVE = 200
+MAX_RENDER_WORKERS = 2  # one worker renders faster than the ledger records
+RENDERS_IN_FLIGHT_PER_WORKER = 16  # bounds memory: rendered notices waiting to be recorded
+
+
+@dataclass(frozen=True)
+class _NoticeSetting:
+    """What every department's notice of one checkpoint shares (sent to workers once)."""
+
+    checkpoint: dt.date
+    info: dict[str, Any]
+    labels: Labels
+    sender: str
+    reply_to: str | None
+    config: PublishConfig
+    rules: RuleParameters
+    issued_on: dt.date
+    departments_total: int
+
+    @property
+    def fiscal_year(self) -> int:
+        return int(self.info["fiscal_year"])
+
+
+def render_workers(departments: int) -> int:
+    """Worker processes for rendering ``departments`` notices: none for a county, else
+    one per spare CPU (up to ``MAX_RENDER_WORKERS``)."""
+    if departments <= RENDER_IN_WORKERS_ABOVE:
+        return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(0, min(MAX_RENDER_WORKERS, cpus - 1))
+
+
 def iter_department_notices(
     url: str,
     checkpoint: dt.date,
@@ -394,15 +436,17 @@ def iter_department_notices(
     config: PublishConfig | None = None,
     rules: RuleParameters | None = None,
     issued_on: dt.date | None = None,
+    workers: int | None = None,
 ) -> Iterator[Notice]:
-    """The department notices one at a time, rendered as they are asked for (the data is
-    read at once; a province's thousands of rendered messages are never held together)."""
+    """The department notices one at a time, in department order, rendered as they are
+    asked for (the data is read at once; a province's thousands of rendered messages are
+    never held together). ``workers``: processes to render in (0: this process; None:
+    ``render_workers`` decides by the number of departments and CPUs)."""
     from budgetperf.settings import load_settings
 
     config = config or publish_config()
     rules = rules or rule_parameters(load_settings().dbt_project_dir)
     issued_on = issued_on or today_at_bureau()
-    deadline = issued_on + dt.timedelta(days=config.response_days)
     with connect(url) as conn:
         info = checkpoint_info(conn, checkpoint)
         if info is None:
@@ -414,62 +458,121 @@ def iter_department_notices(
             "select count(*) as n from marts.rpt_department_progress where checkpoint_date = %s",
             (checkpoint,),
         )
-    fiscal_year = int(info["fiscal_year"])
-    for data in departments:
-        department = data["department"]
-        name = department["department_name"] or department["department_code"]
-        project_rows = _project_rows(data["projects"], labels)
-        title = _department_title(fiscal_year, checkpoint)
-        values = {
-            "title": title,
-            "config": config,
-            "rules": rules,
-            "department": department,
-            "department_label": name,
-            "projects": project_rows,
-            "deviating_projects": sum(1 for p in data["projects"] if p["indicators"]),
-            "idle_funds": data["idle_funds"],
-            "checkpoint": checkpoint,
-            "info": info,
-            "fiscal_year": fiscal_year,
-            "expected_rate": info["expected_rate"],
-            "departments_total": ranked["n"] if ranked else 0,
-            "deadline": deadline,
-            "issued_on": issued_on,
-            "attachment_name": f"需整改项目明细表（{name}）.xlsx",
-        }
-        workbook = tabular.workbook_bytes(
-            [
-                tabular.Sheet(
-                    title="需整改项目",
-                    columns=notice_table_columns(),
-                    rows=project_rows,
-                    caption=f"{name}需整改项目明细表（截至{date_zh(checkpoint)}）",
-                    notes=[
-                        f"序时进度 {percent(info['expected_rate'])}；金额单位：万元。",
-                        f"数据来源：预算绩效管理数据集市（{info['label_zh']}）。",
-                    ],
-                )
-            ],
-            title=title,
-        )
-        yield (
-            Notice(
-                kind="department",
-                subject=f"{title}——{name}",
-                recipient=(department["contact_email"] or None),
-                sender=sender,
-                reply_to=reply_to,
-                body_text=templates.get_template("department_notice.txt").render(values),
-                body_html=templates.get_template("department_notice.html").render(values),
-                attachments=[Attachment(values["attachment_name"], workbook, *tabular.XLSX_MIME)],
-                fiscal_year=fiscal_year,
-                checkpoint_date=checkpoint,
-                department_code=department["department_code"],
-                content=_department_content(checkpoint, info["expected_rate"], data, rules),
-                label=name,
+    setting = _NoticeSetting(
+        checkpoint=checkpoint,
+        info=info,
+        labels=labels,
+        sender=sender,
+        reply_to=reply_to,
+        config=config,
+        rules=rules,
+        issued_on=issued_on,
+        departments_total=int(ranked["n"]) if ranked else 0,
+    )
+    workers = render_workers(len(departments)) if workers is None else workers
+    if workers > 0:
+        yield from _rendered_in_workers(setting, departments, workers)
+    else:
+        for data in departments:
+            yield _department_notice(setting, data)
+
+
+def _rendered_in_workers(
+    setting: _NoticeSetting, departments: list[dict[str, Any]], workers: int
+) -> Iterator[Notice]:
+    """``_department_notice`` of each department in worker processes, yielded in order,
+    with a bounded number rendered ahead of the consumer."""
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # spawn, not fork: the task's process may have threads (Airflow's, psycopg's), and a
+    # forked child inherits their locks in whatever state they were
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_set_worker_setting,
+        initargs=(setting,),
+    )
+    waiting: deque[Future[Notice]] = deque()
+    try:
+        for data in departments:
+            waiting.append(pool.submit(_render_in_worker, data))
+            if len(waiting) >= workers * RENDERS_IN_FLIGHT_PER_WORKER:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_worker_setting: _NoticeSetting | None = None
+
+
+def _set_worker_setting(setting: _NoticeSetting) -> None:
+    global _worker_setting
+    _worker_setting = setting
+
+
+def _render_in_worker(data: dict[str, Any]) -> Notice:
+    assert _worker_setting is not None, "the worker was started without its setting"
+    return _department_notice(_worker_setting, data)
+
+
+def _department_notice(setting: _NoticeSetting, data: dict[str, Any]) -> Notice:
+    """One department's notice: text, HTML and the XLSX of its projects needing correction."""
+    checkpoint, info = setting.checkpoint, setting.info
+    department = data["department"]
+    name = department["department_name"] or department["department_code"]
+    project_rows = _project_rows(data["projects"], setting.labels)
+    title = _department_title(setting.fiscal_year, checkpoint)
+    values = {
+        "title": title,
+        "config": setting.config,
+        "rules": setting.rules,
+        "department": department,
+        "department_label": name,
+        "projects": project_rows,
+        "deviating_projects": sum(1 for p in data["projects"] if p["indicators"]),
+        "idle_funds": data["idle_funds"],
+        "checkpoint": checkpoint,
+        "info": info,
+        "fiscal_year": setting.fiscal_year,
+        "expected_rate": info["expected_rate"],
+        "departments_total": setting.departments_total,
+        "deadline": setting.issued_on + dt.timedelta(days=setting.config.response_days),
+        "issued_on": setting.issued_on,
+        "attachment_name": f"需整改项目明细表（{name}）.xlsx",
+    }
+    workbook = tabular.workbook_bytes(
+        [
+            tabular.Sheet(
+                title="需整改项目",
+                columns=notice_table_columns(),
+                rows=project_rows,
+                caption=f"{name}需整改项目明细表（截至{date_zh(checkpoint)}）",
+                notes=[
+                    f"序时进度 {percent(info['expected_rate'])}；金额单位：万元。",
+                    f"数据来源：预算绩效管理数据集市（{info['label_zh']}）。",
+                ],
             )
-        )
+        ],
+        title=title,
+    )
+    return Notice(
+        kind="department",
+        subject=f"{title}——{name}",
+        recipient=(department["contact_email"] or None),
+        sender=setting.sender,
+        reply_to=setting.reply_to,
+        body_text=templates.get_template("department_notice.txt").render(values),
+        body_html=templates.get_template("department_notice.html").render(values),
+        attachments=[Attachment(values["attachment_name"], workbook, *tabular.XLSX_MIME)],
+        fiscal_year=setting.fiscal_year,
+        checkpoint_date=checkpoint,
+        department_code=department["department_code"],
+        content=_department_content(checkpoint, info["expected_rate"], data, setting.rules),
+        label=name,
+    )
 
 
 def ranking_columns() -> list[tabular.Column]:

@@ -236,10 +236,12 @@ class EmbeddedWarehouse:
                 if not self.log_file.exists():
                     self.log_file.touch()
                 self._chown_for_server(self.log_file)
+                # work_mem: the gates and dbt aggregate millions of payments per
+                # checkpoint at province scale; 4 MB (the default) spills them to disk
                 options = (
                     f"-c listen_addresses=127.0.0.1 -p {port} "
                     "-c unix_socket_directories='' -c max_connections=200 "
-                    "-c shared_buffers=256MB -c fsync=on"
+                    "-c shared_buffers=256MB -c work_mem=64MB -c fsync=on"
                 )
                 result = self._pg(
                     "pg_ctl",
