@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from publish_helpers import (
 )
 
 from budgetperf.pipeline.context import RunContext
-from budgetperf.publish.ledger import Notice
+from budgetperf.publish.ledger import Notice, build_message, record_notices, redated
 from budgetperf.publish.notices import (
     MAX_RENDER_WORKERS,
     RENDER_IN_WORKERS_ABOVE,
@@ -322,6 +323,35 @@ def test_notices_rendered_in_a_worker_process_are_the_same(
     in_process = render(0)
     assert len(in_process) > 1
     assert render(1) == in_process
+
+
+def test_a_worker_builds_the_first_revision_as_the_ledger_would(
+    copy_demo: Callable[[], str],
+) -> None:
+    # the worker also builds each notice's revision-1 message, which the ledger then
+    # stores instead of building its own: the two must be the same but for the Date and
+    # the random MIME boundaries
+    def comparable(raw: bytes) -> bytes:
+        dated = redated(raw, "Mon, 12 Jul 2021 09:00:00 -0000")
+        return re.sub(rb"={15}\d+==", b"=BOUNDARY=", dated)
+
+    url = copy_demo()
+    notices = list(iter_department_notices(url, JUNE, SENDER, workers=1))
+    assert notices and all(n.first_revision is not None for n in notices)
+    for notice in notices:
+        assert notice.first_revision is not None
+        built = build_message(notice, is_correction=False, content_hash=notice.content_hash())
+        assert comparable(notice.first_revision.raw) == comparable(bytes(built))
+        assert notice.first_revision.message_id == str(built["Message-ID"])
+    recorded = list(record_notices(url, notices))
+    stored = {
+        r["notice_id"]: bytes(r["message"])
+        for r in query(url, "select notice_id, message from ops.notices")
+    }
+    assert len(stored) == len(notices)
+    for notice, result in recorded:
+        assert notice.first_revision is not None
+        assert stored[result.notice_id] == notice.first_revision.raw
 
 
 def test_only_many_departments_are_rendered_in_workers() -> None:

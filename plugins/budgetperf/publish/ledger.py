@@ -114,6 +114,8 @@ class Notice:
     content: str | None = None
     reply_to: str | None = None
     label: str | None = None  # whom it concerns, for run summaries (e.g. the department name)
+    # the message of revision 1, when the renderer built it ahead (``prepare_first_revision``)
+    first_revision: PreparedMessage | None = None
 
     def content_hash(self) -> str:
         """Hash of what the notice says: no dates of rendering, no correction marker, no
@@ -149,6 +151,34 @@ def _message_id(notice: Notice, revision: int, content_hash: str) -> str:
     key = "|".join(str(part) for part in notice.key())
     tag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
     return f"<bp.{notice.kind}.{tag}.r{revision}.{content_hash[:12]}@{_domain(notice.sender)}>"
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A built message as the ledger stores it."""
+
+    raw: bytes
+    message_id: str
+    subject: str
+
+
+def prepared_message(
+    notice: Notice, *, is_correction: bool, content_hash: str, revision: int
+) -> PreparedMessage:
+    message = build_message(
+        notice, is_correction=is_correction, content_hash=content_hash, revision=revision
+    )
+    return PreparedMessage(bytes(message), str(message["Message-ID"]), subject_of(message))
+
+
+def prepare_first_revision(notice: Notice) -> Notice:
+    """Build the notice's revision-1 message now, where it is rendered (a rendering
+    worker process), so that recording it does not: most notices are first revisions, and
+    building a message is about 1.5 ms of the recorder's time."""
+    notice.first_revision = prepared_message(
+        notice, is_correction=False, content_hash=notice.content_hash(), revision=1
+    )
+    return notice
 
 
 def build_message(
@@ -306,7 +336,7 @@ def _record(conn: Any, notice: Notice) -> RecordResult:
         if latest_status in ("pending", "failed", "no_recipient", "rejected") and (
             recipient != notice.recipient
         ):
-            message = build_message(
+            readdressed = prepared_message(
                 notice,
                 is_correction=bool(was_correction),
                 content_hash=content_hash,
@@ -322,9 +352,9 @@ def _record(conn: Any, notice: Notice) -> RecordResult:
                 (
                     notice.recipient,
                     status,
-                    bytes(message),
-                    str(message["Message-ID"]),
-                    subject_of(message),
+                    readdressed.raw,
+                    readdressed.message_id,
+                    readdressed.subject,
                     notice_id,
                 ),
             )
@@ -362,9 +392,12 @@ def _record(conn: Any, notice: Notice) -> RecordResult:
         ).fetchone()
     is_correction = delivered is not None and notice.kind != "alert"
     revision = int(latest[4]) + 1 if latest is not None else 1
-    message = build_message(
-        notice, is_correction=is_correction, content_hash=content_hash, revision=revision
-    )
+    if revision == 1 and notice.first_revision is not None:
+        message = notice.first_revision  # revision 1 is never a correction
+    else:
+        message = prepared_message(
+            notice, is_correction=is_correction, content_hash=content_hash, revision=revision
+        )
     row = conn.execute(
         """
         insert into ops.notices (
@@ -381,15 +414,15 @@ def _record(conn: Any, notice: Notice) -> RecordResult:
             notice.checkpoint_date,
             notice.department_code,
             notice.recipient,
-            subject_of(message),
+            message.subject,
             content_hash,
             is_correction,
             status,
             notice.body_text,
             notice.body_html,
-            bytes(message),
+            message.raw,
             revision,
-            str(message["Message-ID"]),
+            message.message_id,
             (delivered[0] if delivered else (superseded[0][0] if superseded else None)),
             notice.content,
         ),

@@ -48,7 +48,13 @@ from budgetperf.publish.formatting import (
     wan,
     yi,
 )
-from budgetperf.publish.ledger import Attachment, Notice, deliver_pending, record_notices
+from budgetperf.publish.ledger import (
+    Attachment,
+    Notice,
+    deliver_pending,
+    prepare_first_revision,
+    record_notices,
+)
 from budgetperf.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -515,7 +521,7 @@ def _set_worker_setting(setting: _NoticeSetting) -> None:
 
 def _render_in_worker(data: dict[str, Any]) -> Notice:
     assert _worker_setting is not None, "the worker was started without its setting"
-    return _department_notice(_worker_setting, data)
+    return prepare_first_revision(_department_notice(_worker_setting, data))
 
 
 def _department_notice(setting: _NoticeSetting, data: dict[str, Any]) -> Notice:
