@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import multiprocessing
 import os
 import re
 from collections import Counter
@@ -358,3 +359,19 @@ def test_only_many_departments_are_rendered_in_workers() -> None:
     assert render_workers(RENDER_IN_WORKERS_ABOVE) == 0
     cpus = len(os.sched_getaffinity(0))
     assert render_workers(RENDER_IN_WORKERS_ABOVE + 1) == min(MAX_RENDER_WORKERS, cpus - 1)
+
+
+def _workers_in_a_daemon(answer: Any) -> None:
+    answer.put(render_workers(RENDER_IN_WORKERS_ABOVE + 1))
+
+
+def test_a_daemonic_process_renders_in_itself() -> None:
+    # some executors run tasks in daemonic processes, which may not start children
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    daemon = context.Process(target=_workers_in_a_daemon, args=(answer,), daemon=True)
+    daemon.start()
+    try:
+        assert answer.get(timeout=60) == 0
+    finally:
+        daemon.join(timeout=60)

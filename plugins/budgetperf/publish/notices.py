@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -426,6 +427,8 @@ def render_workers(departments: int) -> int:
     one per spare CPU (up to ``MAX_RENDER_WORKERS``)."""
     if departments <= RENDER_IN_WORKERS_ABOVE:
         return 0
+    if multiprocessing.current_process().daemon:
+        return 0  # a daemonic process (some executors' workers) may not start children
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -488,7 +491,6 @@ def _rendered_in_workers(
 ) -> Iterator[Notice]:
     """``_department_notice`` of each department in worker processes, yielded in order,
     with a bounded number rendered ahead of the consumer."""
-    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
     # spawn, not fork: the task's process may have threads (Airflow's, psycopg's), and a
