@@ -433,7 +433,7 @@ def render_workers(departments: int) -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
-    return max(0, min(MAX_RENDER_WORKERS, cpus - 1))
+    return min(MAX_RENDER_WORKERS, cpus - 1)
 
 
 def iter_department_notices(
